@@ -1,0 +1,143 @@
+/**
+ * A lowdb adapter that writes JSON files the way credentials deserve:
+ * mode 0600, a temp file with a unique name in the same folder, fsync, then an
+ * atomic rename, so a reader sees either the old file or the new one, never a
+ * torn one. A file that does not parse is reported with its path and left as
+ * it is; it is never overwritten.
+ *
+ * Writes from one process are coalesced: while one write is on its way, later
+ * calls wait for a single follow-up write carrying the newest data.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { Adapter } from 'lowdb'
+import { CorruptFileError } from '../src/errors.js'
+
+export interface AtomicJsonFileOptions<T> {
+  /** Checks the parsed data; return false or throw to have the file treated as corrupt. */
+  validate?: (data: unknown) => data is T
+  /** File mode of the written file. Default 0o600. */
+  mode?: number
+  /** Indentation of the JSON text. Default 2 (the files are meant to be readable). */
+  indent?: number
+}
+
+export class AtomicJsonFile<T> implements Adapter<T> {
+  readonly path: string
+  readonly #validate: ((data: unknown) => data is T) | undefined
+  readonly #mode: number
+  readonly #indent: number
+  #inFlight: Promise<void> | null = null
+  #next: PendingWrite<T> | null = null
+
+  constructor(path: string, options: AtomicJsonFileOptions<T> = {}) {
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
+    this.path = path
+    this.#validate = options.validate
+    this.#mode = options.mode ?? 0o600
+    this.#indent = options.indent ?? 2
+  }
+
+  async read(): Promise<T | null> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw error
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch (cause) {
+      throw new CorruptFileError(this.path, { cause })
+    }
+    if (this.#validate) {
+      let ok: boolean
+      try {
+        ok = this.#validate(data)
+      } catch (cause) {
+        throw new CorruptFileError(this.path, { cause })
+      }
+      if (!ok) throw new CorruptFileError(this.path, { cause: new Error('the data does not have the expected shape') })
+    }
+    return data as T
+  }
+
+  write(data: T): Promise<void> {
+    if (this.#inFlight === null) {
+      this.#inFlight = this.#writeNow(data).finally(() => this.#afterWrite())
+      return this.#inFlight
+    }
+    // A write is on its way: fold this one into the single next write.
+    if (this.#next === null) this.#next = new PendingWrite(data)
+    else this.#next.data = data
+    return this.#next.done
+  }
+
+  #afterWrite(): void {
+    const next = this.#next
+    this.#next = null
+    if (next === null) {
+      this.#inFlight = null
+      return
+    }
+    const write = this.#writeNow(next.data)
+    write.then(next.resolve, next.reject)
+    this.#inFlight = write.finally(() => this.#afterWrite())
+    this.#inFlight.catch(() => {}) // reported through next.done
+  }
+
+  async #writeNow(data: T): Promise<void> {
+    const text = JSON.stringify(data, null, this.#indent) + '\n'
+    const dir = dirname(this.path)
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+    const handle = await open(temp, 'wx', this.#mode)
+    try {
+      await handle.writeFile(text, 'utf8')
+      await handle.sync()
+    } catch (error) {
+      await handle.close().catch(() => {})
+      await unlink(temp).catch(() => {})
+      throw error
+    }
+    await handle.close()
+    try {
+      await rename(temp, this.path)
+    } catch (error) {
+      await unlink(temp).catch(() => {})
+      throw error
+    }
+    await syncDirectory(dir)
+  }
+}
+
+/** Data waiting for the write after the current one, and the callers' promise. */
+class PendingWrite<T> {
+  data: T
+  readonly done: Promise<void>
+  resolve!: () => void
+  reject!: (error: unknown) => void
+  constructor(data: T) {
+    this.data = data
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+  }
+}
+
+/** Makes a rename durable; some platforms cannot open a folder, which is fine. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch {
+    // best effort
+  } finally {
+    await handle?.close().catch(() => {})
+  }
+}
