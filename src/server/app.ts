@@ -1,0 +1,93 @@
+/**
+ * The Fastify application of the reference server: plugins, limits, error
+ * shapes, and the route modules.
+ */
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import websocket from '@fastify/websocket'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { registerConsole } from './console/routes.js'
+import type { ServerContext } from './context.js'
+import { registerDeviceAuthorization } from './oauth/device-authorization.js'
+import { registerDiscovery } from './oauth/discovery.js'
+import { registerRevoke } from './oauth/revoke.js'
+import { registerToken } from './oauth/token.js'
+import { registerOwnerApi } from './owner/routes.js'
+import { registerResource } from './resource/routes.js'
+
+export const BODY_LIMIT = 64 * 1024
+
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: ctx.options.logger,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Query strings and bodies are ours to check; Fastify's own JSON schema coercion is not used.
+    routerOptions: { maxParamLength: 200 },
+  })
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Plain-http loopback servers must not be pinned to https.
+    strictTransportSecurity: false,
+  })
+  await app.register(formbody)
+  await app.register(cookie)
+  await app.register(rateLimit, { global: false })
+  await app.register(websocket, { options: { maxPayload: BODY_LIMIT } })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status === 429) {
+      return reply.code(429).send({ error: 'too_many_requests', error_description: `too many requests from this address; ${error.message.replace(/^Rate limit exceeded, /, '')}` })
+    }
+    if (status === 413) {
+      return reply.code(413).send({ error: 'invalid_request', error_description: `the request body is larger than ${BODY_LIMIT / 1024} KiB` })
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'invalid_request', error_description: describeClientError(error) })
+    }
+    request.log.error({ err: error }, 'unexpected error')
+    return reply.code(500).send({ error: 'server_error', error_description: 'the server failed to handle this request' })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', error_description: `there is no ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}` })
+  })
+
+  registerDiscovery(app, ctx)
+  registerDeviceAuthorization(app, ctx)
+  registerToken(app, ctx)
+  registerRevoke(app, ctx)
+  await registerOwnerApi(app, ctx)
+  await registerConsole(app, ctx)
+  await registerResource(app, ctx)
+  return app
+}
+
+/** Fastify's own 4xx errors (bad JSON, unsupported media type, ...) in words a caller can act on. */
+function describeClientError(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'the body has a content type this endpoint does not accept'
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty but the content type says JSON'
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'the content-length header does not match the body'
+    default:
+      if (error instanceof SyntaxError || /JSON/i.test(error.message)) return 'the body is not valid JSON'
+      return error.message.slice(0, 200)
+  }
+}

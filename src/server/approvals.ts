@@ -1,0 +1,269 @@
+/**
+ * Approval requests (RFC 8628 device authorizations) from start to exchange:
+ * registering or logging in an agent, the human's decision, the polling
+ * answers with slow_down and long-poll, and the redelivery window.
+ */
+import type { ServerDatabase } from './database.js'
+import type { AgentRecord, ApprovalIntent, ApprovalRecord, IssuedPair } from './model.js'
+import { OAuthFailure, invalidGrant, invalidRequest } from './oauth/failure.js'
+import type { ResolvedServerOptions } from './options.js'
+import { approvalIdOf, deviceCodeFor, newUserCode, randomId, sha256 } from './secrets.js'
+import type { TokenService } from './tokens.js'
+
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired'
+
+export interface StartRequest {
+  clientId: string
+  scope: string
+  agentName?: string
+  agentUsername?: string
+  agentId?: string
+  username?: string
+  idempotencyKey?: string
+}
+
+export interface Started {
+  approval: ApprovalRecord
+  deviceCode: string
+}
+
+/** How close to the interval a plain poll may come before it is answered slow_down. */
+const POLL_TOLERANCE_MS = 250
+
+export class ApprovalService {
+  readonly #db: ServerDatabase
+  readonly #options: ResolvedServerOptions
+  readonly #tokens: TokenService
+  /** Long-polls waiting for a decision, by approval id. */
+  readonly #waiters = new Map<string, Set<() => void>>()
+
+  constructor(db: ServerDatabase, options: ResolvedServerOptions, tokens: TokenService) {
+    this.#db = db
+    this.#options = options
+    this.#tokens = tokens
+  }
+
+  stateOf(approval: ApprovalRecord, now: number): ApprovalState {
+    if (approval.status !== 'pending') return approval.status
+    return now >= approval.expiresAt ? 'expired' : 'pending'
+  }
+
+  deviceCodeOf(approval: ApprovalRecord): string {
+    return deviceCodeFor(approval.id, this.#db.data.deviceCodeSecret)
+  }
+
+  byUserCode(userCode: string): ApprovalRecord | undefined {
+    return this.#db.approvalsByUserCode.get(userCode)
+  }
+
+  byDeviceCode(deviceCode: string): ApprovalRecord | undefined {
+    const id = approvalIdOf(deviceCode, this.#db.data.deviceCodeSecret)
+    return id === null ? undefined : this.#db.approvalsById.get(id)
+  }
+
+  /** Starts a register or login request; an open request with the same idempotency key answers again. */
+  async start(request: StartRequest, now: number): Promise<Started> {
+    const intent: ApprovalIntent = request.agentName !== undefined ? 'register' : 'login'
+    const requestHash = sha256(JSON.stringify([request.clientId, request.scope, request.agentName, request.agentUsername, request.agentId, request.username]))
+    if (request.idempotencyKey !== undefined) {
+      const previous = this.#openByIdempotencyKey(request.clientId, request.idempotencyKey, now)
+      if (previous) {
+        if (previous.requestHash !== requestHash) {
+          throw new OAuthFailure(422, 'invalid_request', 'this Idempotency-Key was already used with other parameters')
+        }
+        return { approval: previous, deviceCode: this.deviceCodeOf(previous) }
+      }
+    }
+    const agent = intent === 'register' ? this.#newAgent(request, now) : this.#existingAgent(request, now)
+    const approval: ApprovalRecord = {
+      id: randomId('apr'),
+      userCode: this.#freeUserCode(now),
+      clientId: request.clientId,
+      scope: request.scope,
+      intent,
+      agentId: agent.id,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: now + this.#options.approvalTtl * 1000,
+      decidedAt: null,
+      decidedBy: null,
+      interval: this.#options.interval,
+      lastPolledAt: null,
+      idempotencyKey: request.idempotencyKey ?? null,
+      requestHash,
+      exchangedAt: null,
+      familyId: null,
+    }
+    if (intent === 'register') this.#db.addAgent(agent)
+    this.#db.addApproval(approval)
+    await this.#db.save()
+    return { approval, deviceCode: this.deviceCodeOf(approval) }
+  }
+
+  #openByIdempotencyKey(clientId: string, key: string, now: number): ApprovalRecord | undefined {
+    for (let i = this.#db.data.approvals.length - 1; i >= 0; i--) {
+      const approval = this.#db.data.approvals[i]!
+      if (approval.idempotencyKey === key && approval.clientId === clientId && this.stateOf(approval, now) === 'pending') return approval
+    }
+    return undefined
+  }
+
+  #newAgent(request: StartRequest, now: number): AgentRecord {
+    const name = request.agentName!
+    let username = request.agentUsername
+    if (username !== undefined) {
+      this.#releaseStaleRegistrations(now)
+      if (this.#db.agentByUsername(username)) throw invalidRequest(`the username "${username}" is taken`)
+    } else {
+      username = this.#freeUsername(name, now)
+    }
+    return { id: randomId('agt', 12), name, username, ownerId: null, status: 'pending', createdAt: now, lastSeenAt: null }
+  }
+
+  #existingAgent(request: StartRequest, now: number): AgentRecord {
+    const agent = request.agentId !== undefined ? this.#db.agentsById.get(request.agentId) : this.#db.agentByUsername(request.username!)
+    if (!agent || agent.status !== 'active') {
+      throw invalidRequest(request.agentId !== undefined ? 'there is no active agent with that agent_id' : 'there is no active agent with that username')
+    }
+    agent.lastSeenAt = now
+    return agent
+  }
+
+  /** A registration that was never approved frees its username once its approval has expired. */
+  #releaseStaleRegistrations(now: number): void {
+    for (const approval of this.#db.data.approvals) {
+      if (approval.intent !== 'register' || this.stateOf(approval, now) !== 'expired') continue
+      const agent = this.#db.agentsById.get(approval.agentId)
+      if (agent && agent.status === 'pending') agent.status = 'rejected'
+    }
+  }
+
+  #freeUsername(name: string, now: number): string {
+    this.#releaseStaleRegistrations(now)
+    let base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 34)
+    if (base.length < 3) base = `agent${base ? `-${base}` : ''}`
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base : `${base}-${n}`
+      if (!this.#db.agentByUsername(candidate)) return candidate
+    }
+  }
+
+  #freeUserCode(now: number): string {
+    for (;;) {
+      const code = newUserCode()
+      const holder = this.#db.approvalsByUserCode.get(code)
+      if (!holder || this.stateOf(holder, now) !== 'pending') return code
+    }
+  }
+
+  /** The human's decision. Login requests may be decided only by the agent's owner. */
+  async decide(approval: ApprovalRecord, ownerId: string, decision: 'approved' | 'denied', now: number): Promise<void> {
+    const agent = this.#db.agentsById.get(approval.agentId)
+    if (approval.intent === 'login' && agent?.ownerId !== ownerId) {
+      throw new OAuthFailure(403, 'access_denied', 'only the owner of this agent can decide its login request')
+    }
+    const state = this.stateOf(approval, now)
+    if (state === 'expired') throw new OAuthFailure(400, 'expired_token', 'this approval request has expired')
+    if (state !== 'pending') {
+      if (state === decision) return
+      throw new OAuthFailure(409, 'invalid_request', `this approval request was already ${state}`)
+    }
+    approval.status = decision
+    approval.decidedAt = now
+    approval.decidedBy = ownerId
+    if (approval.intent === 'register' && agent) {
+      if (decision === 'approved') {
+        agent.ownerId = ownerId
+        agent.status = 'active'
+      } else {
+        agent.status = 'rejected'
+      }
+    }
+    await this.#db.save()
+    this.#wake(approval.id)
+  }
+
+  #wake(approvalId: string): void {
+    const waiters = this.#waiters.get(approvalId)
+    if (!waiters) return
+    this.#waiters.delete(approvalId)
+    for (const wake of waiters) wake()
+  }
+
+  /** Resolves when the request is decided or `ms` pass, or the client goes away. */
+  #waitForDecision(approvalId: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(approvalId)
+      if (!waiters) this.#waiters.set(approvalId, (waiters = new Set()))
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        waiters.delete(done)
+        if (waiters.size === 0 && this.#waiters.get(approvalId) === waiters) this.#waiters.delete(approvalId)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+      waiters.add(done)
+    })
+  }
+
+  /** Drops every long-poll (server closing). */
+  releaseWaiters(): void {
+    for (const id of [...this.#waiters.keys()]) this.#wake(id)
+  }
+
+  /**
+   * The device-code grant: the answers of protocol §3.1, long-poll (§3.2) and
+   * the redelivery window (§3.3).
+   */
+  async exchange(input: { deviceCode: string; clientId: string; waitSeconds?: number; signal?: AbortSignal }): Promise<{ pair: IssuedPair; agentId: string }> {
+    const approval = this.byDeviceCode(input.deviceCode)
+    if (!approval) throw invalidGrant('the device code is unknown')
+    if (approval.clientId !== input.clientId) throw invalidGrant('the device code was issued to another client')
+    let now = this.#options.now()
+    if (this.stateOf(approval, now) === 'pending') {
+      const longPoll = input.waitSeconds !== undefined && !this.#waiters.has(approval.id)
+      if (!longPoll && approval.lastPolledAt !== null && now - approval.lastPolledAt < approval.interval * 1000 - POLL_TOLERANCE_MS) {
+        approval.interval += 5
+        approval.lastPolledAt = now
+        throw new OAuthFailure(400, 'slow_down', `polled faster than the interval; poll at most every ${approval.interval} seconds`)
+      }
+      if (longPoll) {
+        const remaining = approval.expiresAt - now
+        await this.#waitForDecision(approval.id, Math.min(input.waitSeconds! * 1000, remaining), input.signal)
+        now = this.#options.now()
+      }
+      approval.lastPolledAt = now
+    }
+    switch (this.stateOf(approval, now)) {
+      case 'pending':
+        throw new OAuthFailure(400, 'authorization_pending', 'the request has not been decided yet')
+      case 'expired':
+        throw new OAuthFailure(400, 'expired_token', 'the device code expired before the request was approved')
+      case 'denied':
+        throw new OAuthFailure(400, 'access_denied', 'the request was denied')
+      case 'approved':
+        return this.#issueForApproval(approval, now)
+    }
+  }
+
+  async #issueForApproval(approval: ApprovalRecord, now: number): Promise<{ pair: IssuedPair; agentId: string }> {
+    const windowMs = this.#options.redeliveryWindow * 1000
+    if (approval.exchangedAt !== null && now - approval.exchangedAt > windowMs) {
+      throw invalidGrant('the device code was already exchanged')
+    }
+    if (approval.exchangedAt === null && now > approval.expiresAt + windowMs) {
+      throw new OAuthFailure(400, 'expired_token', 'the device code expired before it was exchanged')
+    }
+    const agent = this.#db.agentsById.get(approval.agentId)
+    if (!agent || agent.status !== 'active') throw invalidGrant('the agent of this request is no longer active')
+    // A repeat inside the window: the earlier pair's family is revoked, a new one starts.
+    if (approval.familyId !== null) await this.#tokens.revokeFamily(approval.familyId, now)
+    const { family, pair } = await this.#tokens.startFamily({ agent, approvalId: approval.id, clientId: approval.clientId, scope: approval.scope }, now)
+    approval.exchangedAt ??= now
+    approval.familyId = family.id
+    await this.#db.save()
+    return { pair, agentId: agent.id }
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The server's one lowdb document, with in-memory indexes beside it. Every
+ * mutation goes through a method here so the indexes stay true; callers then
+ * `save()` before they answer, so an answer never names state that a crash
+ * would lose.
+ */
+import { randomBytes } from 'node:crypto'
+import { Low, Memory } from 'lowdb'
+import { AtomicJsonFile } from '../../stores/atomic-file.js'
+import {
+  emptyServerData,
+  isServerData,
+  type AgentRecord,
+  type ApprovalRecord,
+  type FamilyRecord,
+  type OwnerRecord,
+  type OwnerSessionRecord,
+  type RefreshTokenRecord,
+  type ServerData,
+} from './model.js'
+
+export class ServerDatabase {
+  readonly file: string | undefined
+  readonly #low: Low<ServerData>
+  readonly ownersById = new Map<string, OwnerRecord>()
+  readonly ownersByEmail = new Map<string, OwnerRecord>()
+  readonly agentsById = new Map<string, AgentRecord>()
+  readonly approvalsById = new Map<string, ApprovalRecord>()
+  readonly approvalsByUserCode = new Map<string, ApprovalRecord>()
+  readonly familiesById = new Map<string, FamilyRecord>()
+  readonly refreshTokensByHash = new Map<string, RefreshTokenRecord>()
+  readonly revokedJtis = new Map<string, number>()
+  readonly ownerSessionsByHash = new Map<string, OwnerSessionRecord>()
+
+  private constructor(low: Low<ServerData>, file: string | undefined) {
+    this.#low = low
+    this.file = file
+  }
+
+  /** Opens (or creates) the document. A corrupt file throws CorruptFileError and is left untouched. */
+  static async open(file: string | undefined): Promise<ServerDatabase> {
+    const adapter = file === undefined ? new Memory<ServerData>() : new AtomicJsonFile<ServerData>(file, { validate: isServerData })
+    const low = new Low<ServerData>(adapter, emptyServerData(randomBytes(32).toString('base64url')))
+    await low.read()
+    const database = new ServerDatabase(low, file)
+    database.#index()
+    return database
+  }
+
+  get data(): ServerData {
+    return this.#low.data
+  }
+
+  save(): Promise<void> {
+    return this.#low.write()
+  }
+
+  #index(): void {
+    const data = this.data
+    for (const owner of data.owners) this.#indexOwner(owner)
+    for (const agent of data.agents) this.agentsById.set(agent.id, agent)
+    for (const approval of data.approvals) this.#indexApproval(approval)
+    for (const family of data.families) this.familiesById.set(family.id, family)
+    for (const token of data.refreshTokens) this.refreshTokensByHash.set(token.hash, token)
+    for (const revoked of data.revokedAccessTokens) this.revokedJtis.set(revoked.jti, revoked.expiresAt)
+    for (const session of data.ownerSessions) this.ownerSessionsByHash.set(session.hash, session)
+  }
+
+  #indexOwner(owner: OwnerRecord): void {
+    this.ownersById.set(owner.id, owner)
+    this.ownersByEmail.set(owner.email.toLowerCase(), owner)
+  }
+
+  #indexApproval(approval: ApprovalRecord): void {
+    this.approvalsById.set(approval.id, approval)
+    this.approvalsByUserCode.set(approval.userCode, approval)
+  }
+
+  addOwner(owner: OwnerRecord): void {
+    this.data.owners.push(owner)
+    this.#indexOwner(owner)
+  }
+
+  addAgent(agent: AgentRecord): void {
+    this.data.agents.push(agent)
+    this.agentsById.set(agent.id, agent)
+  }
+
+  addApproval(approval: ApprovalRecord): void {
+    this.data.approvals.push(approval)
+    this.#indexApproval(approval)
+  }
+
+  addFamily(family: FamilyRecord): void {
+    this.data.families.push(family)
+    this.familiesById.set(family.id, family)
+  }
+
+  addRefreshToken(token: RefreshTokenRecord): void {
+    this.data.refreshTokens.push(token)
+    this.refreshTokensByHash.set(token.hash, token)
+  }
+
+  addRevokedAccessToken(jti: string, expiresAt: number): void {
+    if (this.revokedJtis.has(jti)) return
+    this.data.revokedAccessTokens.push({ jti, expiresAt })
+    this.revokedJtis.set(jti, expiresAt)
+  }
+
+  addOwnerSession(session: OwnerSessionRecord): void {
+    this.data.ownerSessions.push(session)
+    this.ownerSessionsByHash.set(session.hash, session)
+  }
+
+  removeOwnerSession(hash: string): void {
+    if (!this.ownerSessionsByHash.delete(hash)) return
+    this.data.ownerSessions = this.data.ownerSessions.filter((session) => session.hash !== hash)
+  }
+
+  /** The agent holding a username, among agents that are not rejected. */
+  agentByUsername(username: string): AgentRecord | undefined {
+    for (const agent of this.data.agents) {
+      if (agent.username === username && agent.status !== 'rejected') return agent
+    }
+    return undefined
+  }
+
+  /**
+   * Drops what can no longer matter: refresh tokens past their expiry, revoked
+   * access token ids past theirs, successor pairs past the grace period, and
+   * decided or expired approvals a day after they ended, and expired owner
+   * sessions. Returns whether
+   * anything changed.
+   */
+  sweep(now: number, graceMs: number, keepApprovalsMs = 24 * 3600_000): boolean {
+    let changed = false
+    const data = this.data
+    const liveTokens = data.refreshTokens.filter((token) => {
+      if (token.expiresAt > now) return true
+      this.refreshTokensByHash.delete(token.hash)
+      return false
+    })
+    if (liveTokens.length !== data.refreshTokens.length) {
+      data.refreshTokens = liveTokens
+      changed = true
+    }
+    for (const token of data.refreshTokens) {
+      if (token.successor && token.rotatedAt !== null && now - token.rotatedAt > graceMs) {
+        token.successor = null
+        changed = true
+      }
+    }
+    const liveRevoked = data.revokedAccessTokens.filter((revoked) => {
+      if (revoked.expiresAt > now) return true
+      this.revokedJtis.delete(revoked.jti)
+      return false
+    })
+    if (liveRevoked.length !== data.revokedAccessTokens.length) {
+      data.revokedAccessTokens = liveRevoked
+      changed = true
+    }
+    const liveSessions = data.ownerSessions.filter((session) => {
+      if (session.expiresAt > now) return true
+      this.ownerSessionsByHash.delete(session.hash)
+      return false
+    })
+    if (liveSessions.length !== data.ownerSessions.length) {
+      data.ownerSessions = liveSessions
+      changed = true
+    }
+    const liveApprovals = data.approvals.filter((approval) => {
+      const endedAt = approval.status === 'pending' ? approval.expiresAt : Math.max(approval.expiresAt, approval.decidedAt ?? 0)
+      if (now - endedAt < keepApprovalsMs) return true
+      this.approvalsById.delete(approval.id)
+      if (this.approvalsByUserCode.get(approval.userCode) === approval) this.approvalsByUserCode.delete(approval.userCode)
+      return false
+    })
+    if (liveApprovals.length !== data.approvals.length) {
+      data.approvals = liveApprovals
+      changed = true
+    }
+    return changed
+  }
+}

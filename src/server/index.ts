@@ -1,0 +1,6 @@
+/**
+ * `countersign/server`: the reference approval server, and token verification
+ * for resource servers that accept countersign tokens.
+ */
+export { createServer, type CountersignServer } from './server.js'
+export { serverDefaults, type ServerOptions } from './options.js'

@@ -1,0 +1,148 @@
+/**
+ * Settings of the reference server. Durations are in seconds, as on the
+ * command line; library callers may give fractions for fast tests.
+ */
+
+export interface ServerOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string
+  /** Port; 0 picks a free one. Default 4000. */
+  port?: number
+  /** The JSON data file. Absent: everything is kept in memory and lost on close. */
+  dataFile?: string
+  /** Base URL the server names itself by. Default: http://<host>:<port>. */
+  issuer?: string
+  /** Access token lifetime, seconds. Default 3600. */
+  accessTtl?: number
+  /** Refresh token lifetime, seconds. Default 30 days. */
+  refreshTtl?: number
+  /** Approval request lifetime, seconds. Default 24 hours. */
+  approvalTtl?: number
+  /** Poll interval named to clients, seconds. Default 3. */
+  interval?: number
+  /** How long a rotated refresh token still returns the same successor pair, seconds. Default 30. */
+  refreshGrace?: number
+  /** How long after the first exchange a device code may be exchanged again, seconds. Default 60. */
+  redeliveryWindow?: number
+  /** Whether owners may sign up through the API and console. Default true. */
+  signup?: boolean
+  /** An owner created at start when missing. */
+  owner?: { email: string; password: string }
+  /** Requests per minute per client address for device authorization and sign-in. Default 120. */
+  rateLimit?: number
+  /** Public client ids accepted. Default ['countersign-agent']. */
+  clientIds?: string[]
+  /** Audience of access tokens. Default 'countersign'. */
+  audience?: string
+  /** Scopes the server grants when a request names none. Default 'agent'. */
+  defaultScope?: string
+  /** Every scope a client may ask for. Default ['agent', 'agent:read', 'agent:write', 'offline_access']. */
+  scopesSupported?: string[]
+  /** Clock in epoch milliseconds, injectable for tests. */
+  now?: () => number
+  /** Fastify logger setting. Default false. */
+  logger?: boolean
+}
+
+export interface ResolvedServerOptions {
+  host: string
+  port: number
+  dataFile: string | undefined
+  issuer: string | undefined
+  accessTtl: number
+  refreshTtl: number
+  approvalTtl: number
+  interval: number
+  refreshGrace: number
+  redeliveryWindow: number
+  signup: boolean
+  owner: { email: string; password: string } | undefined
+  rateLimit: number
+  clientIds: string[]
+  audience: string
+  defaultScope: string
+  scopesSupported: string[]
+  now: () => number
+  logger: boolean
+}
+
+export const serverDefaults = {
+  host: '127.0.0.1',
+  port: 4000,
+  accessTtl: 3600,
+  refreshTtl: 30 * 24 * 3600,
+  approvalTtl: 24 * 3600,
+  interval: 3,
+  refreshGrace: 30,
+  redeliveryWindow: 60,
+  rateLimit: 120,
+  clientId: 'countersign-agent',
+  audience: 'countersign',
+  defaultScope: 'agent',
+  scopesSupported: ['agent', 'agent:read', 'agent:write', 'offline_access'],
+} as const
+
+function positive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${name} must be a positive number of seconds`)
+  }
+  return value
+}
+
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  const port = options.port ?? serverDefaults.port
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError('port must be an integer from 0 to 65535')
+  const host = options.host ?? serverDefaults.host
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string')
+  if (options.dataFile !== undefined && (typeof options.dataFile !== 'string' || options.dataFile.length === 0)) {
+    throw new TypeError('dataFile must be a non-empty string')
+  }
+  if (options.issuer !== undefined) {
+    let url: URL
+    try {
+      url = new URL(options.issuer)
+    } catch {
+      throw new TypeError('issuer must be an absolute http(s) URL')
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('issuer must be an absolute http(s) URL')
+  }
+  if (options.owner !== undefined) {
+    const { email, password } = options.owner ?? {}
+    if (typeof email !== 'string' || !email.includes('@')) throw new TypeError('owner.email must be an email address')
+    if (typeof password !== 'string' || password.length < 8) throw new TypeError('owner.password must be at least 8 characters')
+  }
+  const rateLimit = options.rateLimit ?? serverDefaults.rateLimit
+  if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new TypeError('rateLimit must be a positive integer (requests per minute)')
+  const clientIds = options.clientIds ?? [serverDefaults.clientId]
+  if (!Array.isArray(clientIds) || clientIds.length === 0 || clientIds.some((id) => typeof id !== 'string' || id === '')) {
+    throw new TypeError('clientIds must be a non-empty array of strings')
+  }
+  const scopesSupported = options.scopesSupported ?? [...serverDefaults.scopesSupported]
+  const defaultScope = options.defaultScope ?? serverDefaults.defaultScope
+  for (const scope of defaultScope.split(' ')) {
+    if (!scopesSupported.includes(scope)) throw new TypeError(`defaultScope names "${scope}", which is not in scopesSupported`)
+  }
+  return {
+    host,
+    port,
+    dataFile: options.dataFile,
+    issuer: options.issuer?.replace(/\/+$/, ''),
+    accessTtl: positive(options.accessTtl, 'accessTtl', serverDefaults.accessTtl),
+    refreshTtl: positive(options.refreshTtl, 'refreshTtl', serverDefaults.refreshTtl),
+    approvalTtl: positive(options.approvalTtl, 'approvalTtl', serverDefaults.approvalTtl),
+    interval: positive(options.interval, 'interval', serverDefaults.interval),
+    refreshGrace: positive(options.refreshGrace, 'refreshGrace', serverDefaults.refreshGrace),
+    redeliveryWindow: positive(options.redeliveryWindow, 'redeliveryWindow', serverDefaults.redeliveryWindow),
+    signup: options.signup ?? true,
+    owner: options.owner,
+    rateLimit,
+    clientIds,
+    audience: options.audience ?? serverDefaults.audience,
+    defaultScope,
+    scopesSupported,
+    now: options.now ?? Date.now,
+    logger: options.logger ?? false,
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Placeholder until this part of the server lands; registers no routes yet.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { ServerContext } from '../context.js'
+
+export async function registerOwnerApi(_app: FastifyInstance, _ctx: ServerContext): Promise<void> {}

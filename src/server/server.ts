@@ -1,0 +1,72 @@
+/**
+ * `createServer()`: the reference approval server as a library call.
+ */
+import type { FastifyInstance } from 'fastify'
+import { ApprovalService } from './approvals.js'
+import { buildApp } from './app.js'
+import type { ServerContext } from './context.js'
+import { ServerDatabase } from './database.js'
+import { loadSigningKey } from './keys.js'
+import { resolveServerOptions, type ServerOptions } from './options.js'
+import { createOwner } from './owners.js'
+import { TokenService } from './tokens.js'
+
+export interface CountersignServer {
+  /** Base URL, e.g. http://127.0.0.1:4000 (the issuer). */
+  readonly url: string
+  /** The Fastify instance, for adding routes or injecting requests. */
+  readonly app: FastifyInstance
+  /** Stops listening, ends open connections and long-polls, and writes the data file. */
+  close(): Promise<void>
+}
+
+const SWEEP_EVERY_MS = 60_000
+
+export async function createServer(options: ServerOptions = {}): Promise<CountersignServer> {
+  const resolved = resolveServerOptions(options)
+  const db = await ServerDatabase.open(resolved.dataFile)
+  let issuer = resolved.issuer ?? ''
+  const now = resolved.now
+  const key = await loadSigningKey(db, now())
+  const tokens = new TokenService(db, key, resolved, () => issuer)
+  const approvals = new ApprovalService(db, resolved, tokens)
+  const ctx: ServerContext = { options: resolved, db, tokens, approvals, issuer: () => issuer, now }
+
+  if (resolved.owner && (await createOwner(db, resolved.owner.email, resolved.owner.password, now()))) await db.save()
+  if (db.sweep(now(), resolved.refreshGrace * 1000)) await db.save()
+
+  const app = await buildApp(ctx)
+  const sweeper = setInterval(() => {
+    if (db.sweep(now(), resolved.refreshGrace * 1000)) db.save().catch((error) => app.log.error({ err: error }, 'could not save the data file'))
+  }, SWEEP_EVERY_MS)
+  sweeper.unref()
+
+  let address: string
+  try {
+    address = await app.listen({ host: resolved.host, port: resolved.port })
+  } catch (error) {
+    clearInterval(sweeper)
+    await app.close().catch(() => {})
+    throw error
+  }
+  if (!issuer) {
+    const { port } = new URL(address)
+    const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
+    issuer = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    url: issuer,
+    app,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper)
+        approvals.releaseWaiters()
+        await app.close()
+        await db.save()
+      })()
+      return closing
+    },
+  }
+}
