@@ -1,0 +1,75 @@
+/**
+ * How the CLI speaks: human lines or JSON lines (`--json`), and one clear line
+ * per error (the stack only with `--verbose`). Nothing printed here may carry
+ * a secret; callers pass redacted values.
+ */
+import { CountersignError, ErrorCodes } from '../errors.js'
+import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+
+export interface OutputOptions {
+  json?: boolean
+  verbose?: boolean
+}
+
+export interface Output {
+  readonly json: boolean
+  /** A human line (suppressed in JSON mode). */
+  line(text: string): void
+  /** A JSON event line in JSON mode; a human line otherwise. */
+  event(type: string, fields: Record<string, unknown>, human: string): void
+  /** Reports an error once and gives the exit code it maps to. */
+  fail(error: unknown): ExitCodeValue
+}
+
+export function createOutput(options: OutputOptions, streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Output {
+  const json = options.json === true
+  return {
+    json,
+    line(text) {
+      if (!json) streams.out.write(`${text}\n`)
+    },
+    event(type, fields, human) {
+      if (json) streams.out.write(`${JSON.stringify({ type, ...fields })}\n`)
+      else streams.out.write(`${human}\n`)
+    },
+    fail(error) {
+      const code = exitCodeOf(error)
+      const message = error instanceof Error ? error.message : String(error)
+      if (json) {
+        const errorCode = error instanceof CountersignError ? error.code : 'error'
+        streams.out.write(`${JSON.stringify({ type: 'error', code: errorCode, message, exitCode: code })}\n`)
+      }
+      streams.err.write(`countersign: ${message}\n`)
+      if (options.verbose && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`)
+      return code
+    },
+  }
+}
+
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  if (error instanceof TypeError) return ExitCode.USAGE
+  if (!(error instanceof CountersignError)) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return ExitCode.FAILURE
+    return ExitCode.FAILURE
+  }
+  switch (error.code) {
+    case ErrorCodes.NOT_AUTHENTICATED:
+    case ErrorCodes.TOKEN_REFRESH_FAILED:
+    case ErrorCodes.REVOKED:
+      return ExitCode.NO_SESSION
+    case ErrorCodes.APPROVAL_DENIED:
+    case ErrorCodes.APPROVAL_EXPIRED:
+    case ErrorCodes.APPROVAL_TIMEOUT:
+      return ExitCode.APPROVAL_FAILED
+    case ErrorCodes.NETWORK_ERROR:
+      return ExitCode.UNREACHABLE
+    case ErrorCodes.CORRUPT_FILE:
+    case ErrorCodes.FILE_LOCKED:
+      return ExitCode.FILE_ERROR
+    case ErrorCodes.ABORTED:
+      return ExitCode.INTERRUPTED
+    default:
+      return ExitCode.FAILURE
+  }
+}

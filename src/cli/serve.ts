@@ -1,0 +1,79 @@
+/**
+ * `countersign serve`: the reference approval server in the foreground.
+ */
+import type { Command } from 'commander'
+import { resolve } from 'node:path'
+import { createServer } from '../server/index.js'
+import type { GlobalOptions } from './main.js'
+import { createOutput } from './output.js'
+import { OWNER_USAGE, ownerCredentials, port, positiveInteger, seconds, url } from './parse.js'
+import { untilSignal } from './signals.js'
+
+export const DEFAULT_SERVER_DATA = './.countersign/server.json'
+
+interface ServeOptions {
+  host: string
+  port: number
+  data: string
+  issuer?: string
+  accessTtl?: number
+  refreshTtl?: number
+  approvalTtl?: number
+  interval?: number
+  refreshGrace?: number
+  signup: boolean
+  owner?: string
+  rateLimit?: number
+}
+
+export function serveCommand(program: Command, setExitCode: (code: number) => void): Command {
+  return program
+    .command('serve')
+    .description('run the reference approval server (protocol, owner console, demo API)')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on; 0 picks a free one', port, 4000)
+    .option('--data <file>', 'JSON data file (owners, agents, approvals, token families, signing key)', DEFAULT_SERVER_DATA)
+    .option('--issuer <url>', 'base URL the server names itself by (default: http://<host>:<port>)', url('--issuer'))
+    .option('--access-ttl <seconds>', 'access token lifetime (default 3600)', seconds('--access-ttl'))
+    .option('--refresh-ttl <seconds>', 'refresh token lifetime (default 2592000, 30 days)', seconds('--refresh-ttl'))
+    .option('--approval-ttl <seconds>', 'approval request lifetime (default 86400)', seconds('--approval-ttl'))
+    .option('--interval <seconds>', 'poll interval named to clients (default 3)', seconds('--interval'))
+    .option('--refresh-grace <seconds>', 'how long a rotated refresh token returns the same successor (default 30)', seconds('--refresh-grace'))
+    .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-in (default 120)', positiveInteger('--rate-limit'))
+    .option('--no-signup', 'turn off owner sign-up')
+    .option('--owner <email:password>', 'create this owner if missing')
+    .action(async (options: ServeOptions, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>()
+      const output = createOutput(global)
+      // Checked here, not by a commander parser: commander would repeat the value, a password.
+      const owner = options.owner === undefined ? undefined : ownerCredentials(options.owner)
+      if (owner === null) command.error(`error: ${OWNER_USAGE}`, { exitCode: 2, code: 'countersign.usage' })
+      try {
+        const server = await createServer({
+          host: options.host,
+          port: options.port,
+          dataFile: resolve(options.data),
+          issuer: options.issuer,
+          accessTtl: options.accessTtl,
+          refreshTtl: options.refreshTtl,
+          approvalTtl: options.approvalTtl,
+          interval: options.interval,
+          refreshGrace: options.refreshGrace,
+          rateLimit: options.rateLimit,
+          signup: options.signup,
+          owner,
+        })
+        output.event('listening', { url: server.url, dataFile: resolve(options.data) }, `countersign server listening on ${server.url}`)
+        output.line(`  console:   ${server.url}/`)
+        output.line(`  discovery: ${server.url}/.well-known/oauth-authorization-server`)
+        output.line(`  data:      ${resolve(options.data)}`)
+        if (owner) output.line(`  owner:     ${owner.email}`)
+        const signal = await untilSignal()
+        await server.close()
+        output.event('stopped', { signal }, `countersign server stopped (${signal})`)
+        setExitCode(0)
+      } catch (error) {
+        setExitCode(output.fail(error))
+      }
+    })
+}
