@@ -4,7 +4,23 @@
  * clock wait on the simulated clock, so time moves only when a test moves it.
  */
 import { createActor, fromPromise, type Snapshot } from 'xstate'
-import { authMachine, type AuthEmitted, type AuthFailure, type AuthInput, type TokenSet } from '../../machines/auth.js'
+import {
+  authMachine,
+  type AuthEmitted,
+  type AuthFailure,
+  type AuthInput,
+  type PersistInput,
+  type PersistOutput,
+  type PollApprovalInput,
+  type PollApprovalOutput,
+  type RefreshTokensInput,
+  type RefreshTokensOutput,
+  type RevokeTokensInput,
+  type RevokeTokensOutput,
+  type StartApprovalInput,
+  type StartApprovalOutput,
+  type TokenSet,
+} from '../../machines/auth.js'
 import { sleepUntil } from '../../src/clock.js'
 import { SimulatedClock } from '../support/simulated-clock.js'
 
@@ -54,11 +70,11 @@ export class FakeEffects {
 
   get actors() {
     return {
-      persist: this.#effect('persist'),
-      startApproval: this.#effect('startApproval'),
-      pollApproval: this.#effect('pollApproval'),
-      refreshTokens: this.#effect('refreshTokens'),
-      revokeTokens: this.#effect('revokeTokens'),
+      persist: this.#effect<PersistInput, PersistOutput>('persist'),
+      startApproval: this.#effect<StartApprovalInput, StartApprovalOutput>('startApproval'),
+      pollApproval: this.#effect<PollApprovalInput, PollApprovalOutput>('pollApproval'),
+      refreshTokens: this.#effect<RefreshTokensInput, RefreshTokensOutput>('refreshTokens'),
+      revokeTokens: this.#effect<RevokeTokensInput, RevokeTokensOutput>('revokeTokens'),
       sleepUntil: fromPromise<{ at: number }, { until: number }>(async ({ input, signal }) => {
         this.sleeps.push(input.until)
         return { at: await sleepUntil(this.clock, input.until, signal) }
