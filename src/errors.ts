@@ -29,6 +29,8 @@ export const ErrorCodes = {
   INSUFFICIENT_SCOPE: 'insufficient_scope',
   /** A request was refused with 401 even after one refresh. */
   UNAUTHORIZED: 'unauthorized',
+  /** A resource server's verification refused an access token (bad signature, issuer, audience, expired ...). */
+  INVALID_TOKEN: 'invalid_token',
   /** A persisted file could not be parsed; it was kept, not overwritten. */
   CORRUPT_FILE: 'corrupt_file',
   /** Another live process holds the file's writer lock. */
