@@ -9,20 +9,22 @@
  * Effects report the clock's time (`at`) with their results, and jitter comes
  * from a seeded sequence in context, so no clock or randomness is read here.
  */
-import { assign, emit, fromPromise, setup, type ActorLogic } from 'xstate'
+import { assign, emit, setup } from 'xstate'
 import {
-  backoffDelayMs,
-  DEFAULT_AUTH_SETTINGS,
-  failureOf,
-  isTransient,
-  longPollWaitSeconds,
-  mergeRotated,
-  nextJitter,
-  pollIntervalMs,
-  refreshAtOf,
-} from './auth.policy.js'
+  backoffPatch,
+  cleared,
+  doneAt,
+  endedFailure,
+  errorOf,
+  failureOfPollAnswer,
+  notProvided,
+  outputOf,
+  requestOf,
+  tokensToRevoke,
+} from './auth.context.js'
+import { authGuards } from './auth.guards.js'
+import { DEFAULT_AUTH_SETTINGS, isTransient, longPollWaitSeconds, mergeRotated, pollIntervalMs, refreshAtOf } from './auth.policy.js'
 import type {
-  ApprovalRequest,
   AuthContext,
   AuthEmitted,
   AuthEvent,
@@ -51,97 +53,6 @@ export type * from './auth.types.js'
 /** Version of the persisted envelope `{ schemaVersion, savedAt, snapshot }` this machine reads and writes. */
 export const AUTH_SNAPSHOT_SCHEMA_VERSION = 1
 
-/** Stands in for an effect until the runtime provides it; fails loudly instead of retrying forever. */
-function notProvided<TOutput, TInput>(name: string) {
-  return fromPromise<TOutput, TInput>(() => {
-    throw new TypeError(`the ${name} actor must be provided with authMachine.provide()`)
-  })
-}
-
-type Output<T> = { output: T }
-type ErrorEvent = { error: unknown }
-const outputOf = <T>(event: unknown) => (event as Output<T>).output
-const errorOf = (event: unknown, context: AuthContext): AuthFailure => failureOf((event as ErrorEvent).error, context.observedAt)
-const doneAt = (event: unknown) => outputOf<{ at: number }>(event).at
-
-function requestOf(event: AuthEvent): ApprovalRequest {
-  const scope = 'scope' in event && typeof event.scope === 'string' ? event.scope : null
-  if (event.type === 'REGISTER') {
-    return { agent: event.username === undefined ? { intent: 'register', name: event.name } : { intent: 'register', name: event.name, username: event.username }, scope }
-  }
-  if (event.type === 'LOGIN') {
-    if (event.agentId !== undefined) return { agent: { intent: 'login', agentId: event.agentId }, scope }
-    if (event.username !== undefined) return { agent: { intent: 'login', username: event.username }, scope }
-  }
-  return { agent: null, scope }
-}
-
-/** Context of a flow that has ended: nothing of the approval or the session is kept. */
-const cleared = {
-  request: null,
-  idempotencyKey: null,
-  approval: null,
-  approvalExpiresAt: null,
-  longPoll: false,
-  callerIntervalMs: null,
-  intervalPenaltyMs: 0,
-  nextPollAt: null,
-  callerDeadline: null,
-  pollAttempts: 0,
-  tokens: null,
-  unsavedTokens: null,
-  refreshAt: null,
-  agentId: null,
-  revokeDeadline: null,
-  faults: 0,
-  retryAt: null,
-  fault: null,
-} satisfies Partial<AuthContext>
-
-function endedFailure(code: AuthFailure['code'], message: string, at: number | null, extra: Partial<AuthFailure> = {}): AuthFailure {
-  return { code, message, at, ...extra }
-}
-
-/** Draws the next backoff: records the fault and sets `retryAt`. Returns the context patch. */
-function backoffPatch(context: AuthContext, failure: AuthFailure, floorMs = 0) {
-  const faults = context.faults + 1
-  const jitter = nextJitter(context.jitterSeed)
-  const at = failure.at ?? context.observedAt ?? 0
-  const retryAt = at + Math.max(floorMs, backoffDelayMs(faults, context.settings, jitter.value))
-  return { faults, jitterSeed: jitter.seed, fault: failure, retryAt, observedAt: Math.max(at, context.observedAt ?? at) }
-}
-
-const pollResultOf = (event: unknown) => outputOf<PollApprovalOutput>(event).result
-
-/** Why a poll answer ended the flow. */
-function failureOfPollAnswer(event: unknown): AuthFailure {
-  const { result, at } = outputOf<PollApprovalOutput>(event)
-  const detail = 'description' in result && result.description ? `: ${result.description}` : ''
-  switch (result.kind) {
-    case 'denied':
-      return endedFailure('approval_denied', `the approval request was denied${detail}`, at, { status: 400, oauthError: 'access_denied' })
-    case 'expired':
-      return endedFailure('approval_expired', `the approval request expired before it was approved${detail}`, at, { status: 400, oauthError: 'expired_token' })
-    default:
-      return endedFailure('oauth_error', `the server no longer knows this approval request (invalid_grant)${detail}`, at, { status: 400, oauthError: 'invalid_grant' })
-  }
-}
-
-/** Refresh tokens first: revoking one revokes its family, access tokens included (protocol §4.2). */
-function tokensToRevoke(context: AuthContext): RevokeTokensInput['tokens'] {
-  const sets = [context.unsavedTokens, context.tokens].filter((t): t is TokenSet => t !== null)
-  const list: RevokeTokensInput['tokens'] = []
-  const seen = new Set<string>()
-  const add = (token: string | null, hint: 'refresh_token' | 'access_token') => {
-    if (token === null || seen.has(token)) return
-    seen.add(token)
-    list.push({ token, hint })
-  }
-  for (const set of sets) add(set.refreshToken, 'refresh_token')
-  for (const set of sets) add(set.accessToken, 'access_token')
-  return list
-}
-
 export const authMachine = setup({
   types: {
     context: {} as AuthContext,
@@ -158,28 +69,7 @@ export const authMachine = setup({
     revokeTokens: notProvided<RevokeTokensOutput, RevokeTokensInput>('revokeTokens'),
     sleepUntil: notProvided<SleepUntilOutput, SleepUntilInput>('sleepUntil'),
   },
-  guards: {
-    isTransientFault: ({ context, event }) => isTransient(errorOf(event, context)),
-    canRetryStart: ({ context, event }) => isTransient(errorOf(event, context)) && context.faults + 1 < context.settings.maxStartAttempts,
-    isApproved: ({ event }) => pollResultOf(event).kind === 'tokens',
-    isPending: ({ event }) => pollResultOf(event).kind === 'pending',
-    isSlowDown: ({ event }) => pollResultOf(event).kind === 'slowDown',
-    isDenied: ({ event }) => pollResultOf(event).kind === 'denied',
-    isExpired: ({ event }) => pollResultOf(event).kind === 'expired',
-    /** The caller's deadline, not the server's expiry, is what has passed. */
-    isPastCallerDeadline: ({ context, event }) =>
-      context.callerDeadline !== null && doneAt(event) >= context.callerDeadline && context.callerDeadline < (context.approvalExpiresAt ?? Number.POSITIVE_INFINITY),
-    isPastApprovalExpiry: ({ context, event }) => context.approvalExpiresAt !== null && doneAt(event) >= context.approvalExpiresAt,
-    hasRefreshToken: ({ context }) => context.tokens?.refreshToken != null,
-    hasScheduledWake: ({ context }) => context.tokens?.accessExpiresAt != null,
-    hasTokens: ({ context }) => context.tokens !== null || context.unsavedTokens !== null,
-    /** A fault while refreshing, but the refresh token itself has expired by now: no retry can help. */
-    isTransientWhileRefreshTokenLives: ({ context, event }) => {
-      const failure = errorOf(event, context)
-      const expiresAt = context.tokens?.refreshExpiresAt ?? null
-      return isTransient(failure) && (expiresAt === null || failure.at === null || failure.at < expiresAt)
-    },
-  },
+  guards: authGuards,
   actions: {
     beginApprovalRequest: assign(({ context, event }) => ({
       ...cleared,
