@@ -101,7 +101,7 @@ export class FileStore implements SessionStore {
     this.#assertWritable()
     await this.open()
     return this.#serialize(async () => {
-      if (this.#lockLost) throw this.#lockLost
+      this.#assertHoldingLock()
       checkExpectedVersion(expected, this.#version, this.#record !== null)
       const version = this.#version + 1
       await this.#write({ ...emptyDocument(), version, session: data })
@@ -116,7 +116,7 @@ export class FileStore implements SessionStore {
     this.#assertWritable()
     await this.open()
     await this.#serialize(async () => {
-      if (this.#lockLost) throw this.#lockLost
+      this.#assertHoldingLock()
       checkExpectedVersion(expected, this.#version, this.#record !== null)
       const version = this.#version + 1
       await this.#write({ ...emptyDocument(), version })
@@ -260,6 +260,12 @@ export class FileStore implements SessionStore {
   #assertWritable(): void {
     if (this.#closing) throw closedError()
     if (this.readOnly) throw new TypeError(`store was opened read-only (readOnly: true) and cannot write ${this.path}`)
+  }
+
+  /** Inside a write step: the lock may have been released (close) or lost since the step was queued. */
+  #assertHoldingLock(): void {
+    if (this.#lockLost) throw this.#lockLost
+    if (this.#lock === null) throw closedError()
   }
 
   #stopFollowing(): void {

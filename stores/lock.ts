@@ -15,9 +15,9 @@
  * one it inspected, and the others report the file as locked.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile, stat, unlink, utimes } from 'node:fs/promises'
+import { mkdir, open, readFile, stat, unlink, utimes } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { CountersignError, ErrorCodes } from '../src/errors.js'
 
 export interface FileLockOptions {
@@ -78,6 +78,8 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   if (claimedPaths.has(lockPath)) throw lockedError(target, { pid: process.pid, host: localHost, token: '', acquiredAt: 0 })
   claimedPaths.add(lockPath)
   try {
+    // Same folder mode as the data file's writer uses: it holds credentials.
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 })
     const attempt = await take(lockPath, { staleMs, now: options.now ?? Date.now }, 0)
     if ('blockedBy' in attempt) throw lockedError(target, attempt.blockedBy)
     return new HeldLock(target, lockPath, attempt.owner, staleMs, options.onLost)

@@ -2,6 +2,7 @@
  * The one contract suite every session store passes. A backend's test file
  * calls `describeSessionStoreContract` with a harness that makes fresh stores.
  */
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CountersignError } from '../../src/errors.js'
 import type { SessionChange, SessionInput, SessionStore } from '../../stores/contract.js'
@@ -129,6 +130,37 @@ export function describeSessionStoreContract(name: string, harness: ContractHarn
       expect(await store.load()).toBeNull()
       await expectCountersignError(store.save(fullSession, { expectedVersion: 1 }), 'store_conflict', /expected version 1, found version 2 \(cleared\)/)
       expect((await store.save(fullSession, { expectedVersion: 0 })).version).toBe(3)
+    })
+
+    it('agrees with a plain model over any sequence of saves and clears, with or without compare-and-set', async () => {
+      const step = fc.record({
+        kind: fc.constantFrom('save' as const, 'clear' as const),
+        token: fc.string({ minLength: 1, maxLength: 8 }),
+        expected: fc.oneof(fc.constant('current' as const), fc.constant('any' as const), fc.nat(6)),
+      })
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { maxLength: 10 }), async (steps) => {
+          const store = await create()
+          let version = 0
+          let token: string | null = null
+          for (const { kind, token: next, expected } of steps) {
+            const expectedVersion = expected === 'current' ? version : expected === 'any' ? undefined : expected
+            const matches = expectedVersion === undefined || (expectedVersion === 0 ? token === null : expectedVersion === version)
+            const options = expectedVersion === undefined ? {} : { expectedVersion }
+            const attempt = kind === 'save' ? store.save({ accessToken: next }, options) : store.clear(options)
+            if (matches) {
+              await attempt
+              version++
+              token = kind === 'save' ? next : null
+            } else {
+              await expect(attempt).rejects.toMatchObject({ code: 'store_conflict' })
+            }
+            const loaded = await store.load()
+            expect(loaded === null ? null : { version: loaded.version, token: loaded.accessToken }).toEqual(token === null ? null : { version, token })
+          }
+        }),
+        { numRuns: 25 },
+      )
     })
 
     it('rejects a clear with a stale expected version and keeps the record', async () => {

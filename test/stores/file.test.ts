@@ -1,0 +1,234 @@
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CorruptFileError } from '../../src/errors.js'
+import type { SessionChange } from '../../stores/contract.js'
+import { FileStore, type FileStoreOptions } from '../../stores/file.js'
+import { StoreProcess } from './child.js'
+import { expectCountersignError, fullSession, nextChange } from './contract.js'
+
+let root: string
+let count = 0
+const stores: FileStore[] = []
+const children: StoreProcess[] = []
+
+/** A fresh folder with the path of a session file in it. */
+async function freshPath(): Promise<string> {
+  const dir = join(root, `case-${++count}`)
+  await mkdir(dir)
+  return join(dir, 'session.json')
+}
+
+function storeAt(path: string, options?: FileStoreOptions): FileStore {
+  const store = new FileStore(path, options)
+  stores.push(store)
+  return store
+}
+
+async function startChild(): Promise<StoreProcess> {
+  const child = await StoreProcess.start()
+  children.push(child)
+  return child
+}
+
+const modeOf = async (path: string) => (await stat(path)).mode & 0o777
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'countersign-file-'))
+})
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()))
+  await Promise.all(children.splice(0).map((child) => child.stop()))
+})
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+describe('FileStore writes', () => {
+  it('leaves the file with mode 0600 after every write, even when it was 0644 before', async () => {
+    const path = await freshPath()
+    await writeFile(path, JSON.stringify({ format: 'countersign-session', formatVersion: 1, version: 0, session: null }))
+    await chmod(path, 0o644)
+    const store = storeAt(path)
+    for (let i = 0; i < 3; i++) {
+      await store.save({ ...fullSession, accessToken: `access-${i}` })
+      expect(await modeOf(path)).toBe(0o600)
+    }
+    await store.clear()
+    expect(await modeOf(path)).toBe(0o600)
+  })
+
+  it('writes a readable document naming its format and version', async () => {
+    const path = await freshPath()
+    await storeAt(path).save(fullSession)
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ format: 'countersign-session', formatVersion: 1, version: 1, session: fullSession })
+  })
+
+  it('leaves no temp files behind, and no lock file once closed', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.save({ ...fullSession, accessToken: `access-${i}` })))
+    expect((await readdir(join(path, '..'))).sort()).toEqual(['session.json', 'session.json.lock'])
+    await store.close()
+    expect(await readdir(join(path, '..'))).toEqual(['session.json'])
+  })
+
+  it('keeps the previous record when a write fails', async () => {
+    const path = await freshPath()
+    const store = storeAt(join(path, '..', 'nested', 'session.json'))
+    await store.save(fullSession)
+    // A file where the folder was makes every later write fail.
+    await rm(join(path, '..', 'nested'), { recursive: true })
+    await writeFile(join(path, '..', 'nested'), 'not a folder')
+    await expect(store.save({ ...fullSession, accessToken: 'lost' })).rejects.toMatchObject({ code: expect.stringMatching(/^(ENOTDIR|EEXIST)$/) })
+    expect(await store.load()).toEqual({ ...fullSession, version: 1 })
+  })
+
+  it('finishes a save in flight before close releases the lock, and refuses saves after it', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    await store.open()
+    const saving = store.save(fullSession)
+    const closing = store.close()
+    expect((await saving).version).toBe(1)
+    await closing
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, session: fullSession })
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' })
+    await expectCountersignError(store.save(fullSession), 'disposed', /^the session store is closed$/)
+  })
+
+  it('creates a missing folder with mode 0700', async () => {
+    const path = join(await freshPath(), '..', 'new', 'deeper', 'session.json')
+    await storeAt(path).save(fullSession)
+    expect(await modeOf(join(path, '..'))).toBe(0o700)
+    expect(await modeOf(path)).toBe(0o600)
+  })
+
+  it('refuses a second writer in the same process with file_locked naming the file', async () => {
+    const path = await freshPath()
+    await storeAt(path).open()
+    await expectCountersignError(storeAt(path).load(), 'file_locked', new RegExp(`^the file ${path} is in use`))
+  })
+})
+
+describe('FileStore with a corrupt file', () => {
+  it('moves the file aside, reports it once with where it was kept, and starts empty', async () => {
+    const path = await freshPath()
+    await writeFile(path, '{"format": "countersign-session", "vers')
+    const reports: CorruptFileError[] = []
+    const store = storeAt(path, { onCorrupt: (error) => reports.push(error) })
+    expect(await store.load()).toBeNull()
+    expect(await store.load()).toBeNull()
+    expect(reports).toHaveLength(1)
+    const report = reports[0]!
+    expect(report).toBeInstanceOf(CorruptFileError)
+    expect(report.code).toBe('corrupt_file')
+    expect(report.path).toBe(path)
+    expect(basename(report.keptAt!)).toMatch(/^session\.json\.corrupt-\d{4}-\d\d-\d\dT[\d-]+Z-[0-9a-f]{6}$/)
+    expect(report.message).toBe(`the file ${path} is corrupt and was not used (kept at ${report.keptAt})`)
+    expect(await readFile(report.keptAt!, 'utf8')).toBe('{"format": "countersign-session", "vers')
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' })
+    await store.save(fullSession)
+    expect(await readFile(report.keptAt!, 'utf8')).toBe('{"format": "countersign-session", "vers')
+  })
+
+  it('treats JSON of the wrong shape as corrupt too', async () => {
+    const path = await freshPath()
+    const text = JSON.stringify({ format: 'countersign-session', formatVersion: 1, version: 2, session: { accessToken: 7 } })
+    await writeFile(path, text)
+    const reports: CorruptFileError[] = []
+    expect(await storeAt(path, { onCorrupt: (error) => reports.push(error) }).load()).toBeNull()
+    expect(reports).toHaveLength(1)
+    expect(await readFile(reports[0]!.keptAt!, 'utf8')).toBe(text)
+  })
+
+  it('reports through a process warning when no handler is given', async () => {
+    const path = await freshPath()
+    await writeFile(path, 'garbage')
+    const warning = new Promise<Error>((resolve) => process.once('warning', resolve))
+    await storeAt(path).load()
+    const reported = await warning
+    expect(reported.message).toMatch(new RegExp(`^the file ${path} is corrupt and was not used \\(kept at ${path}\\.corrupt-`))
+  })
+
+  it('leaves the file in place when opened read-only, and reports it once', async () => {
+    const path = await freshPath()
+    await writeFile(path, 'garbage')
+    const reports: CorruptFileError[] = []
+    const store = storeAt(path, { readOnly: true, onCorrupt: (error) => reports.push(error) })
+    expect(await store.load()).toBeNull()
+    expect(await store.load()).toBeNull()
+    expect(reports).toHaveLength(1)
+    expect(reports[0]!.keptAt).toBeUndefined()
+    expect(await readFile(path, 'utf8')).toBe('garbage')
+  })
+})
+
+describe('FileStore across processes', () => {
+  it('refuses a second live process with file_locked naming the file, and opens once the first closes', async () => {
+    const path = await freshPath()
+    const child = await startChild()
+    expect(await child.send({ op: 'open', path })).toMatchObject({ ok: true })
+    await expectCountersignError(storeAt(path).save(fullSession), 'file_locked', new RegExp(`^the file ${path} is in use: process ${child.pid} on this host`))
+    expect(await child.send({ op: 'save', record: fullSession })).toMatchObject({ ok: true, version: 1 })
+    await child.send({ op: 'release' })
+    expect(await storeAt(path).load()).toEqual({ ...fullSession, version: 1 })
+  })
+
+  it('opens at once after the writer process is killed with kill -9, with what it saved', async () => {
+    const path = await freshPath()
+    const child = await startChild()
+    await child.send({ op: 'open', path })
+    await child.send({ op: 'save', record: fullSession })
+    await child.killHard()
+    const store = storeAt(path)
+    expect(await store.load()).toEqual({ ...fullSession, version: 1 })
+    expect((await store.save(fullSession, { expectedVersion: 1 })).version).toBe(2)
+  })
+
+  it('a second process sees the first one’s live lock, not the one from before its restart', async () => {
+    const path = await freshPath()
+    const first = await startChild()
+    await first.send({ op: 'open', path })
+    await first.killHard()
+    const second = await startChild()
+    expect(await second.send({ op: 'open', path })).toMatchObject({ ok: true })
+    await expectCountersignError(storeAt(path).load(), 'file_locked', new RegExp(`process ${second.pid} on this host`))
+  })
+
+  it('delivers the changes another process makes to a read-only store’s feed', async () => {
+    const path = await freshPath()
+    const child = await startChild()
+    await child.send({ op: 'open', path })
+    await child.send({ op: 'save', record: fullSession })
+    const observer = storeAt(path, { readOnly: true })
+    expect((await observer.load())?.version).toBe(1)
+    const changes: SessionChange[] = []
+    observer.watch((change) => changes.push(change))
+    let change = nextChange(observer)
+    await child.send({ op: 'save', record: { ...fullSession, accessToken: 'access-2' } })
+    expect(await change).toEqual({ version: 2, record: { ...fullSession, accessToken: 'access-2', version: 2 }, origin: 'remote' })
+    change = nextChange(observer)
+    await child.send({ op: 'clear' })
+    expect(await change).toEqual({ version: 3, record: null, origin: 'remote' })
+    expect(changes.map((c) => c.version)).toEqual([2, 3])
+    expect(await observer.load()).toBeNull()
+  })
+
+  it('refuses writes and leases on a read-only store with a TypeError', async () => {
+    const path = await freshPath()
+    const observer = storeAt(path, { readOnly: true })
+    const message = `store was opened read-only (readOnly: true) and cannot write ${path}`
+    await expect(observer.save(fullSession)).rejects.toThrow(new TypeError(message))
+    await expect(observer.clear()).rejects.toThrow(new TypeError(message))
+    await expect(observer.acquireLease('refresh', 1_000)).rejects.toThrow(new TypeError(message))
+  })
+})
+
+describe('FileStore arguments', () => {
+  it('refuses a bad path or handler with a TypeError naming it', () => {
+    expect(() => new FileStore('')).toThrow(new TypeError('path must be a non-empty string'))
+    expect(() => new FileStore('x.json', { onCorrupt: 'log' as unknown as () => void })).toThrow(new TypeError('options.onCorrupt must be a function'))
+  })
+})
