@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CorruptFileError } from '../../src/errors.js'
 import type { SessionChange } from '../../stores/contract.js'
 import { FileStore, type FileStoreOptions } from '../../stores/file.js'
@@ -214,6 +214,23 @@ describe('FileStore across processes', () => {
     expect(await change).toEqual({ version: 3, record: null, origin: 'remote' })
     expect(changes.map((c) => c.version)).toEqual([2, 3])
     expect(await observer.load()).toBeNull()
+  })
+
+  it('stops writing once another process took its lock over, and says so', async () => {
+    const path = await freshPath()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const store = storeAt(path, { lock: { staleMs: 60 } })
+      await store.save(fullSession)
+      await writeFile(`${path}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', token: 'ab'.repeat(12), acquiredAt: 0 }))
+      await vi.waitFor(() => expect(warnings.map((w) => w.message)).toEqual([`the writer lock of ${path} was taken over or removed while this process held it`]), { timeout: 2_000, interval: 10 })
+      await expectCountersignError(store.save({ ...fullSession, accessToken: 'late' }), 'file_locked', /was taken over or removed/)
+      expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, session: { accessToken: 'access-1' } })
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 
   it('refuses writes and leases on a read-only store with a TypeError', async () => {
