@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { Low, Memory } from 'lowdb'
 import { AtomicJsonFile } from '../../stores/atomic-file.js'
+import { acquireFileLock, type FileLock } from '../../stores/lock.js'
 import {
   emptyServerData,
   isServerData,
@@ -22,6 +23,7 @@ import {
 export class ServerDatabase {
   readonly file: string | undefined
   readonly #low: Low<ServerData>
+  #lock: FileLock | undefined
   readonly ownersById = new Map<string, OwnerRecord>()
   readonly ownersByEmail = new Map<string, OwnerRecord>()
   readonly agentsById = new Map<string, AgentRecord>()
@@ -32,19 +34,45 @@ export class ServerDatabase {
   readonly revokedJtis = new Map<string, number>()
   readonly ownerSessionsByHash = new Map<string, OwnerSessionRecord>()
 
-  private constructor(low: Low<ServerData>, file: string | undefined) {
+  private constructor(low: Low<ServerData>, file: string | undefined, lock: FileLock | undefined) {
     this.#low = low
     this.file = file
+    this.#lock = lock
   }
 
-  /** Opens (or creates) the document. A corrupt file throws CorruptFileError and is left untouched. */
+  /**
+   * Opens (or creates) the document. One server per file: another live
+   * process holding it gives `file_locked`. A corrupt file throws
+   * CorruptFileError and is left untouched.
+   */
   static async open(file: string | undefined): Promise<ServerDatabase> {
-    const adapter = file === undefined ? new Memory<ServerData>() : new AtomicJsonFile<ServerData>(file, { validate: isServerData })
-    const low = new Low<ServerData>(adapter, emptyServerData(randomBytes(32).toString('base64url')))
-    await low.read()
-    const database = new ServerDatabase(low, file)
-    database.#index()
-    return database
+    if (file === undefined) {
+      const low = new Low<ServerData>(new Memory<ServerData>(), emptyServerData(randomBytes(32).toString('base64url')))
+      const database = new ServerDatabase(low, undefined, undefined)
+      return database
+    }
+    const lock = await acquireFileLock(file)
+    try {
+      const low = new Low<ServerData>(new AtomicJsonFile<ServerData>(file, { validate: isServerData }), emptyServerData(randomBytes(32).toString('base64url')))
+      await low.read()
+      const database = new ServerDatabase(low, file, lock)
+      database.#index()
+      return database
+    } catch (error) {
+      await lock.release()
+      throw error
+    }
+  }
+
+  /** Writes what is pending and lets another process open the file. */
+  async close(): Promise<void> {
+    try {
+      await this.save()
+    } finally {
+      const lock = this.#lock
+      this.#lock = undefined
+      await lock?.release()
+    }
   }
 
   get data(): ServerData {

@@ -7,7 +7,7 @@ import { buildApp } from './app.js'
 import type { ServerContext } from './context.js'
 import { ServerDatabase } from './database.js'
 import { loadSigningKey } from './keys.js'
-import { resolveServerOptions, type ServerOptions } from './options.js'
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js'
 import { createOwner } from './owners.js'
 import { TokenService } from './tokens.js'
 
@@ -25,6 +25,15 @@ const SWEEP_EVERY_MS = 60_000
 export async function createServer(options: ServerOptions = {}): Promise<CountersignServer> {
   const resolved = resolveServerOptions(options)
   const db = await ServerDatabase.open(resolved.dataFile)
+  try {
+    return await start(db, resolved)
+  } catch (error) {
+    await db.close().catch(() => {})
+    throw error
+  }
+}
+
+async function start(db: ServerDatabase, resolved: ResolvedServerOptions): Promise<CountersignServer> {
   let issuer = resolved.issuer ?? ''
   const now = resolved.now
   const key = await loadSigningKey(db, now())
@@ -64,7 +73,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Counter
         clearInterval(sweeper)
         approvals.releaseWaiters()
         await app.close()
-        await db.save()
+        await db.close()
       })()
       return closing
     },
