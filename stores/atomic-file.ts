@@ -29,6 +29,8 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   readonly #mode: number
   readonly #indent: number
   #inFlight: Promise<void> | null = null
+  /** Set once the folder is known to exist; later writes skip the mkdir. */
+  #folderReady = false
   #next: PendingWrite<T> | null = null
 
   constructor(path: string, options: AtomicJsonFileOptions<T> = {}) {
@@ -92,12 +94,21 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   async #writeNow(data: T): Promise<void> {
     const text = JSON.stringify(data, null, this.#indent) + '\n'
     const dir = dirname(this.path)
-    await mkdir(dir, { recursive: true, mode: 0o700 })
+    if (!this.#folderReady) {
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      this.#folderReady = true
+    }
     const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-    const handle = await open(temp, 'wx', this.#mode)
+    const handle = await open(temp, 'wx', this.#mode).catch(async (error: NodeJS.ErrnoException) => {
+      // The folder was removed since the first write: make it again, once.
+      if (error.code !== 'ENOENT') throw error
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      return open(temp, 'wx', this.#mode)
+    })
     try {
       await handle.writeFile(text, 'utf8')
-      await handle.sync()
+      // The data must be on disk before the rename makes it the file; its metadata need not be.
+      await handle.datasync()
     } catch (error) {
       await handle.close().catch(() => {})
       await unlink(temp).catch(() => {})
