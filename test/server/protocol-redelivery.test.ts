@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { agentMe, expectOAuthError, jwtClaims, pollToken, refreshGrant, startProtocolServer, startRegistration, type ProtocolServer } from './protocol-support.js'
+
+describe('protocol §3.3: the redelivery window', () => {
+  let server: ProtocolServer
+  let url: string
+
+  beforeAll(async () => {
+    server = await startProtocolServer()
+    url = server.url
+  })
+  afterAll(() => server.dispose())
+
+  async function approvedDeviceCode(): Promise<{ deviceCode: string; agentId: string }> {
+    const started = await startRegistration(url, { scope: 'agent offline_access' })
+    await server.approve(started.user_code)
+    return { deviceCode: started.device_code, agentId: started.agent_id }
+  }
+
+  it('issues a new pair to a repeat exchange within 60 s and revokes the pair issued before', async () => {
+    const { deviceCode, agentId } = await approvedDeviceCode()
+    const first = (await pollToken(url, deviceCode)).body
+    expect((await agentMe(url, first.access_token)).status).toBe(200)
+
+    server.clock.advance(59_000)
+    const repeat = await pollToken(url, deviceCode)
+    expect(repeat.status).toBe(200)
+    expect(repeat.body.agent_id).toBe(agentId)
+    expect(repeat.body.access_token).not.toBe(first.access_token)
+    expect(repeat.body.refresh_token).not.toBe(first.refresh_token)
+    expect(jwtClaims(repeat.body.access_token).sid).not.toBe(jwtClaims(first.access_token).sid)
+
+    // The old pair is dead: its refresh token is refused, its access token rejected by the resource server.
+    expectOAuthError(await refreshGrant(url, first.refresh_token), 400, 'invalid_grant', /^the refresh token is unknown, expired or revoked; a new login is needed$/)
+    expect((await agentMe(url, first.access_token)).status).toBe(401)
+    // The new pair works.
+    expect((await agentMe(url, repeat.body.access_token)).status).toBe(200)
+    expect((await refreshGrant(url, repeat.body.refresh_token)).status).toBe(200)
+  })
+
+  it('counts the window from the first exchange, not from the latest repeat', async () => {
+    const { deviceCode } = await approvedDeviceCode()
+    expect((await pollToken(url, deviceCode)).status).toBe(200)
+    server.clock.advance(40_000)
+    expect((await pollToken(url, deviceCode)).status).toBe(200)
+    server.clock.advance(21_000)
+    expectOAuthError(await pollToken(url, deviceCode), 400, 'invalid_grant', /^the device code was already exchanged$/)
+  })
+
+  it('answers invalid_grant after the window and leaves the pair issued last alive', async () => {
+    const { deviceCode } = await approvedDeviceCode()
+    const tokens = (await pollToken(url, deviceCode)).body
+    server.clock.advance(61_000)
+    expectOAuthError(await pollToken(url, deviceCode), 400, 'invalid_grant', /^the device code was already exchanged$/)
+    expect((await agentMe(url, tokens.access_token)).status).toBe(200)
+    expect((await refreshGrant(url, tokens.refresh_token)).status).toBe(200)
+  })
+
+  it('honours a shorter redeliveryWindow setting', async () => {
+    const short = await startProtocolServer({ redeliveryWindow: 5 })
+    try {
+      const started = await startRegistration(short.url)
+      await short.approve(started.user_code)
+      expect((await pollToken(short.url, started.device_code)).status).toBe(200)
+      short.clock.advance(4000)
+      expect((await pollToken(short.url, started.device_code)).status).toBe(200)
+      short.clock.advance(2000)
+      expectOAuthError(await pollToken(short.url, started.device_code), 400, 'invalid_grant', /already exchanged/)
+    } finally {
+      await short.dispose()
+    }
+  })
+})
