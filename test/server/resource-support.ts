@@ -8,9 +8,6 @@ import type { JWK } from 'jose'
 import { WebSocket } from 'ws'
 import type { ServerOptions } from '../../src/server/index.js'
 import { CLIENT_ID, DEVICE_CODE_GRANT, TestOwner, postForm, startTestServer } from '../support/server.js'
-import { interimServer } from './resource-interim.js'
-
-const INTERIM = true
 
 export interface Login {
   accessToken: string
@@ -38,42 +35,26 @@ export interface ResourceServer {
   refresh(login: Login, scope?: string): Promise<Login>
   /** RFC 7009 revocation. */
   revoke(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void>
-  /** Registers an agent whose access token has only about a second left, then puts the clock right. */
+  /** Registers an agent whose access token has only 1-2 seconds left, then puts the clock right. */
   registerNearlyExpired(options?: { name?: string; scope?: string }): Promise<Login>
   dispose(): Promise<void>
 }
 
 export async function startResourceServer(options: ServerOptions = {}): Promise<ResourceServer> {
   let skew = 0
-  const now = () => Date.now() + skew
-  let approve: (userCode: string) => Promise<void>
-  let revokeAgent: (agentId: string) => Promise<void>
-  let signingJwk: () => Promise<JWK>
-  let url: string
-  let dispose: () => Promise<void>
-  let ownerId: string
-  if (INTERIM) {
-    const server = await interimServer({ ...options, now })
-    ;({ url, approve, revokeAgent, dispose, ownerId } = server)
-    signingJwk = async () => server.privateJwk() as JWK
-  } else {
-    const test = await startTestServer({ ...options, now })
-    const owner = await TestOwner.create(test.url)
-    url = test.url
-    ownerId = owner.ownerId
-    approve = (userCode) => owner.approve(userCode)
-    revokeAgent = (agentId) => owner.revokeAgent(agentId)
-    signingJwk = async () => JSON.parse(await readFile(test.dataFile, 'utf8')).signingKeys[0].privateJwk as JWK
-    dispose = () => test.dispose()
-  }
-  const test = { url }
+  const test = await startTestServer({ ...options, now: () => Date.now() + skew })
+  const owner = await TestOwner.create(test.url)
+  const url = test.url
   let agents = 0
   const self: ResourceServer = {
     url,
     wsUrl: `${url.replace(/^http/, 'ws')}/ws`,
-    ownerId,
-    revokeAgent,
-    signingJwk,
+    ownerId: owner.ownerId,
+    revokeAgent: (agentId) => owner.revokeAgent(agentId),
+    async signingJwk() {
+      const data = JSON.parse(await readFile(test.dataFile, 'utf8')) as { signingKeys: Array<{ privateJwk: JWK }> }
+      return data.signingKeys[0]!.privateJwk
+    },
     get skew() {
       return skew
     },
@@ -83,7 +64,7 @@ export async function startResourceServer(options: ServerOptions = {}): Promise<
     async register({ name = `Resource agent ${++agents}`, scope = 'agent offline_access' } = {}) {
       const started = await postForm(`${test.url}/oauth/device_authorization`, { client_id: CLIENT_ID, agent_name: name, scope })
       if (started.status !== 200) throw new Error(`device authorization failed with ${started.status}: ${JSON.stringify(started.body)}`)
-      await approve(started.body.user_code)
+      await owner.approve(started.body.user_code)
       const tokens = await postForm(`${test.url}/oauth/token`, { client_id: CLIENT_ID, grant_type: DEVICE_CODE_GRANT, device_code: started.body.device_code })
       if (tokens.status !== 200) throw new Error(`token exchange failed with ${tokens.status}: ${JSON.stringify(tokens.body)}`)
       return loginOf(tokens.body)
@@ -103,15 +84,15 @@ export async function startResourceServer(options: ServerOptions = {}): Promise<
     },
     async registerNearlyExpired(registration) {
       const ttl = options.accessTtl ?? 3600
-      // Issued as if 0.6 s less than its lifetime ago; `exp` is rounded up to a whole second, so 0.6-1.6 s remain.
-      skew = -(ttl * 1000 - 600)
+      // Issued as if 1 s less than its lifetime ago; `exp` is rounded up to a whole second, so 1-2 s remain.
+      skew = -(ttl * 1000 - 1000)
       try {
         return await self.register(registration)
       } finally {
         skew = 0
       }
     },
-    dispose,
+    dispose: () => test.dispose(),
   }
   return self
 }

@@ -176,7 +176,7 @@ describe('verifyAccessToken and the issuer\'s keys', () => {
     await expect(verifyAccessToken(login.accessToken, { issuer: server.url, audience: AUDIENCE })).resolves.toMatchObject({ sub: login.agentId })
   })
 
-  it('reports an unreachable issuer as a network error, not as a bad token, and tries again next time', async () => {
+  it('reports an unreachable issuer as a network error, not as a bad token', async () => {
     const server = await startResourceServer({ accessTtl: 60 })
     const login = await server.register()
     const stopped = await startResourceServer()
@@ -216,6 +216,17 @@ describe('verifyAccessToken and the issuer\'s keys', () => {
       answer = { status: 404, body: { error: 'not_found' } }
       const error = await expectRefusal(verifyAccessToken('a.b.c', { issuer: `${base}/b`, audience: AUDIENCE }), 'a.b.c', ErrorCodes.INVALID_RESPONSE, `the discovery document at ${base}/b/.well-known/oauth-authorization-server answered 404, not 200`)
       expect(error.status).toBe(404)
+    })
+
+    it('does not keep a failed discovery: the next verification fetches the document again', async () => {
+      const server = await startResourceServer()
+      const login = await server.register()
+      answer = { status: 500, body: { error: 'server_error' } }
+      await expectRefusal(verifyAccessToken(login.accessToken, { issuer: `${base}/c`, audience: AUDIENCE }), login.accessToken, ErrorCodes.INVALID_RESPONSE, `the discovery document at ${base}/c/.well-known/oauth-authorization-server answered 500, not 200`)
+      answer = { status: 200, body: { issuer: `${base}/c`, jwks_uri: `${server.url}/.well-known/jwks.json` } }
+      // Now the keys are found and the token itself is judged: it names the real server as its issuer.
+      await expectRefusal(verifyAccessToken(login.accessToken, { issuer: `${base}/c`, audience: AUDIENCE }), login.accessToken, ErrorCodes.INVALID_TOKEN, 'the access token was issued by another issuer')
+      await server.dispose()
     })
 
     it('reports a key set that is not one as the issuer\'s fault', async () => {
