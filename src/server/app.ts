@@ -27,6 +27,12 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Query strings and bodies are ours to check; Fastify's own JSON schema coercion is not used.
     routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (a URL that does not decode, an overlong path part) get the same shape as every other answer.
+    frameworkErrors: (error, _request, reply) => {
+      const description = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the URL is longer than 200 characters' : 'the URL is not a valid URL: it has a malformed percent-encoding'
+      const status = error.statusCode !== undefined && error.statusCode < 500 ? 400 : 500
+      reply.code(status).send(status === 400 ? { error: 'invalid_request', error_description: description } : { error: 'server_error', error_description: 'the server failed to handle this request' })
+    },
   })
 
   await app.register(helmet, {
@@ -47,10 +53,18 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   await app.register(formbody)
   await app.register(cookie)
   await app.register(rateLimit, { global: false })
-  await app.register(websocket, { options: { maxPayload: BODY_LIMIT } })
+  await app.register(websocket, {
+    options: { maxPayload: BODY_LIMIT },
+    // 1001 (going away) tells clients the server is stopping, so they reconnect rather than give up.
+    preClose(this: FastifyInstance, done: () => void) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down')
+      this.websocketServer.close(() => done())
+    },
+  })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500
+    // RFC 6749 §5.2 and protocol §7: a body of a type we do not read is a malformed request, 400.
+    const status = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 400 : (error.statusCode ?? 500)
     if (status === 429) {
       return reply.code(429).send({ error: 'too_many_requests', error_description: `too many requests from this address; ${error.message.replace(/^Rate limit exceeded, /, '')}` })
     }
