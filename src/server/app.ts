@@ -7,7 +7,7 @@ import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { registerConsole } from './console/routes.js'
 import type { ServerContext } from './context.js'
 import { registerDeviceAuthorization } from './oauth/device-authorization.js'
@@ -28,7 +28,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // Query strings and bodies are ours to check; Fastify's own JSON schema coercion is not used.
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (a URL that does not decode, an overlong path part) get the same shape as every other answer.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const description = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the URL is longer than 200 characters' : 'the URL is not a valid URL: it has a malformed percent-encoding'
       const status = error.statusCode !== undefined && error.statusCode < 500 ? 400 : 500
       reply.code(status).send(status === 400 ? { error: 'invalid_request', error_description: description } : { error: 'server_error', error_description: 'the server failed to handle this request' })
