@@ -30,6 +30,7 @@ export async function signIn(url: string, email: string, password: string): Prom
 export interface StartedApproval {
   device_code: string
   user_code: string
+  verification_uri: string
   verification_uri_complete: string
   agent_id: string
   interval: number
