@@ -17,7 +17,7 @@ export const CloseCodes = {
   TRY_AGAIN_LATER: 1013,
   /** The connection's token expired or an in-band `auth` was refused: refresh, then reconnect. */
   TOKEN_INVALID: 4401,
-  /** The token's family was revoked: stop, do not reconnect. */
+  /** The token's family was revoked (the reference server also sends it for a token lacking the scope): stop, do not reconnect. */
   REVOKED: 4403,
 } as const
 
