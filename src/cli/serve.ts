@@ -7,7 +7,7 @@ import { createServer } from '../server/index.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
 import { OWNER_USAGE, ownerCredentials, port, positiveInteger, seconds, url } from './parse.js'
-import { untilSignal } from './signals.js'
+import { watchSignals } from './signals.js'
 
 export const DEFAULT_SERVER_DATA = './.countersign/server.json'
 
@@ -48,6 +48,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
       // Checked here, not by a commander parser: commander would repeat the value, a password.
       const owner = options.owner === undefined ? undefined : ownerCredentials(options.owner)
       if (owner === null) command.error(`error: ${OWNER_USAGE}`, { exitCode: 2, code: 'countersign.usage' })
+      const signals = watchSignals()
       try {
         const server = await createServer({
           host: options.host,
@@ -68,12 +69,14 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
         output.line(`  discovery: ${server.url}/.well-known/oauth-authorization-server`)
         output.line(`  data:      ${resolve(options.data)}`)
         if (owner) output.line(`  owner:     ${owner.email}`)
-        const signal = await untilSignal()
+        const signal = await signals.received
         await server.close()
         output.event('stopped', { signal }, `countersign server stopped (${signal})`)
         setExitCode(0)
       } catch (error) {
         setExitCode(output.fail(error))
+      } finally {
+        signals.dispose()
       }
     })
 }

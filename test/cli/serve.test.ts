@@ -46,7 +46,8 @@ describe('countersign serve', () => {
     const [line] = await child.waitForLine(/^\{.*\}$/)
     expect(JSON.parse(line)).toMatchObject({ type: 'listening', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) })
     child.process.kill('SIGTERM')
-    expect((await child.exited).code).toBe(0)
+    expect(await child.exited).toEqual({ code: 0, signal: null })
+    expect(child.stdout()).toContain('{"type":"stopped","signal":"SIGTERM"}')
   })
 
   it('refuses a bad flag value with exit code 2 and a message naming the flag', async () => {
