@@ -18,7 +18,8 @@ import {
   type ReauthenticateInput,
   type ReauthenticateOutput,
 } from '../../machines/socket.js'
-import { SocketClock } from '../support/socket-clock.js'
+import { sleepUntil } from '../../src/clock.js'
+import { SimulatedClock } from '../support/simulated-clock.js'
 
 export const T0 = Date.UTC(2026, 0, 1)
 
@@ -43,7 +44,7 @@ export class FakeSocketEffects {
   /** Effect calls and emitted effects in order, e.g. 'getToken:initial', 'connect#1', 'flushQueue#1'. */
   readonly log: string[] = []
 
-  constructor(readonly clock: SocketClock) {}
+  constructor(readonly clock: SimulatedClock) {}
 
   #effect<I, O>(name: Effect, describe: (input: I) => string) {
     return fromPromise<O, I>(({ input, signal }) => {
@@ -68,7 +69,7 @@ export class FakeSocketEffects {
       reauthenticate: this.#effect<ReauthenticateInput, ReauthenticateOutput>('reauthenticate', (i) => `reauthenticate#${i.connectionId}`),
       sleepUntil: fromPromise<{ at: number }, { until: number }>(async ({ input, signal }) => {
         this.sleeps.push({ until: input.until, signal })
-        return { at: await this.clock.sleep(input.until, signal) }
+        return { at: await sleepUntil(this.clock, input.until, signal) }
       }),
     }
   }
@@ -86,7 +87,7 @@ export class FakeSocketEffects {
 }
 
 export function startSocket(options: { input?: LiveSocketInput; start?: number; connect?: boolean } = {}) {
-  const clock = new SocketClock(options.start ?? T0)
+  const clock = new SimulatedClock(options.start ?? T0)
   const effects = new FakeSocketEffects(clock)
   const machine = liveSocketMachine.provide({ actors: effects.actors })
   const actor = createActor(machine, { input: options.input ?? { jitterSeed: 7 } })

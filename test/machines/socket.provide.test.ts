@@ -1,7 +1,7 @@
 import { createActor, fromPromise } from 'xstate'
 import { describe, expect, it } from 'vitest'
 import { liveSocketMachine, liveSocketStatus, type LiveSocketContext } from '../../machines/socket.js'
-import { flushJobs } from '../support/socket-clock.js'
+import { flushJobs } from '../support/simulated-clock.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 
