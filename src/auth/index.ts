@@ -1,0 +1,9 @@
+/**
+ * The agent runtime: AuthManager, ApprovalHandle and their types.
+ */
+export { AuthManager, type LoginParams, type RegisterParams } from './manager.js'
+export { ApprovalHandle, type WaitForApprovalOptions } from './approval-handle.js'
+export type { AuthLogger, AuthManagerOptions } from './options.js'
+export type { AuthLifecycleEvent, AuthState, Session } from './streams.js'
+export type { AccessToken } from './tokens.js'
+export type { PollAttempt } from './flow.js'

@@ -1,0 +1,260 @@
+/**
+ * AuthManager: the agent runtime's facade, compatible with the seed API.
+ * It checks what callers pass, turns calls into events for the auth actor,
+ * and waits for what the actor reports; the decisions are the machine's.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Observable } from 'rxjs'
+import { isExpiring, type AuthEvent } from '../../machines/auth.js'
+import { assertArgument, ErrorCodes, TokenRefreshError } from '../errors.js'
+import type { SessionStore } from '../../stores/contract.js'
+import type { TokenStore } from '../../stores/token-store.js'
+import { ApprovalHandle } from './approval-handle.js'
+import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
+import { newFlow } from './flow.js'
+import { log, parseBaseUrl, resolveOptions, resolveStore, type AuthManagerOptions } from './options.js'
+import { AuthRuntime } from './runtime.js'
+import { RuntimeStreams, type AuthLifecycleEvent, type AuthState, type Session } from './streams.js'
+import { accessTokenOf, tokenSetOfStrings, type AccessToken } from './tokens.js'
+
+export interface RegisterParams {
+  /** Display name of the new agent (1-100 characters). */
+  name: string
+  /** The handle wanted; the server derives one from the name when absent. */
+  username?: string
+  /** Space-separated scopes. */
+  scope?: string
+}
+
+/** Log in an existing agent by id or by username; with neither, a plain device login (standard RFC 8628 providers). */
+export interface LoginParams {
+  agentId?: string
+  username?: string
+  scope?: string
+}
+
+export class AuthManager {
+  readonly #runtime: AuthRuntime
+  #tokenProvider: (() => Promise<string>) | null = null
+
+  /**
+   * @param baseUrl the approval server (issuer), e.g. `http://127.0.0.1:4000`
+   * @param store a seed-shaped TokenStore (sync or async) or a session store (MemoryStore, FileStore); default in memory
+   */
+  constructor(baseUrl: string | URL, store?: SessionStore | TokenStore | null, options?: AuthManagerOptions) {
+    const url = parseBaseUrl(baseUrl)
+    const config = resolveOptions(options)
+    const chosen = resolveStore(store)
+    this.#runtime = new AuthRuntime(url, chosen.store, chosen.owned, config)
+  }
+
+  get baseUrl(): string {
+    return this.#runtime.baseUrl
+  }
+
+  get state(): AuthState {
+    return this.#runtime.state
+  }
+
+  get agentId(): string | null {
+    return this.#runtime.agentId
+  }
+
+  /** The session's public state (no secrets), current value first. */
+  get session$(): Observable<Session> {
+    const runtime = this.#runtime
+    return this.#streams().session$(() => runtime.session())
+  }
+
+  /** The current access token (null while signed out), each new one once. */
+  get token$(): Observable<AccessToken | null> {
+    const runtime = this.#runtime
+    return this.#streams().token$(() => (runtime.tokens === null ? null : accessTokenOf(runtime.tokens)))
+  }
+
+  /** Lifecycle events: approvalStarted, pollAttempt, authenticated, refreshed, refreshFailed, sessionEnded, revoked, ... */
+  get events$(): Observable<AuthLifecycleEvent> {
+    return this.#streams().events$
+  }
+
+  /**
+   * `() => Promise<string>`: the current access token. When it is about to
+   * expire, waits for the one refresh the manager makes (however many call).
+   * Rejects with TokenRefreshError when not authenticated. A bound function:
+   * pass `auth.tokenProvider` as is.
+   */
+  get tokenProvider(): () => Promise<string> {
+    return (this.#tokenProvider ??= tokenProviderOf(this.#runtime))
+  }
+
+  register(params: RegisterParams): Promise<ApprovalHandle> {
+    assertArgument(typeof params === 'object' && params !== null, 'params', 'an object with a name')
+    const { name, username, scope } = params
+    assertArgument(typeof name === 'string' && name.trim().length > 0, 'params.name', 'a non-empty string')
+    assertArgument(username === undefined || (typeof username === 'string' && username.length > 0), 'params.username', 'a non-empty string when given')
+    checkScope(scope)
+    return this.#start({
+      type: 'REGISTER',
+      name,
+      idempotencyKey: randomUUID(),
+      ...(username === undefined ? {} : { username }),
+      ...(scope === undefined ? {} : { scope }),
+    })
+  }
+
+  login(params: LoginParams = {}): Promise<ApprovalHandle> {
+    assertArgument(typeof params === 'object' && params !== null, 'params', 'an object: { agentId } or { username }')
+    const { agentId, username, scope } = params
+    assertArgument(agentId === undefined || (typeof agentId === 'string' && agentId.length > 0), 'params.agentId', 'a non-empty string when given')
+    assertArgument(username === undefined || (typeof username === 'string' && username.length > 0), 'params.username', 'a non-empty string when given')
+    assertArgument(agentId === undefined || username === undefined, 'params', 'either { agentId } or { username }, not both')
+    checkScope(scope)
+    return this.#start({
+      type: 'LOGIN',
+      idempotencyKey: randomUUID(),
+      ...(agentId === undefined ? {} : { agentId }),
+      ...(username === undefined ? {} : { username }),
+      ...(scope === undefined ? {} : { scope }),
+    })
+  }
+
+  async #start(event: Extract<AuthEvent, { type: 'REGISTER' | 'LOGIN' }>): Promise<ApprovalHandle> {
+    const runtime = this.#runtime
+    await runtime.ready()
+    runtime.endFlow('the approval request was replaced by a new register() or login()')
+    const flow = newFlow(event.idempotencyKey)
+    runtime.flow = flow
+    runtime.send(event)
+    await runtime.waitFor(() => flow.approval !== null || flow.outcome !== null)
+    if (flow.outcome?.failure) throw errorOfFailure(flow.outcome.failure)
+    return new ApprovalHandle(runtime, flow)
+  }
+
+  /**
+   * Picks up what the store holds: 'authenticated' when signed in, the
+   * ApprovalHandle of an approval still pending (its polling goes on), or
+   * null when there is no session.
+   */
+  async resume(): Promise<'authenticated' | ApprovalHandle | null> {
+    const runtime = this.#runtime
+    await runtime.ready()
+    for (;;) {
+      const state = runtime.state
+      if (state === 'authenticated' || state === 'refreshing') return 'authenticated'
+      if (state === 'signedOut') return null
+      if (state === 'disposed') throw disposedError()
+      if (state === 'pendingApproval' && runtime.flow?.approval) return new ApprovalHandle(runtime, runtime.flow)
+      const flow = runtime.flow
+      if (state === 'starting' && flow?.outcome?.failure) throw errorOfFailure(flow.outcome.failure)
+      await runtime.waitFor(() => runtime.state !== state || (flow !== null && (flow.approval !== null || flow.outcome !== null)))
+    }
+  }
+
+  /** Uses tokens saved elsewhere (no approval). The access token's `exp` tells when to refresh. */
+  setTokens(accessToken: string, refreshToken?: string | null): void {
+    assertArgument(typeof accessToken === 'string' && accessToken.length > 0, 'accessToken', 'a non-empty string')
+    assertArgument(refreshToken === undefined || refreshToken === null || typeof refreshToken === 'string', 'refreshToken', 'a string, null or undefined')
+    const runtime = this.#runtime
+    if (runtime.state === 'disposed') throw disposedError()
+    const tokens = tokenSetOfStrings(accessToken, refreshToken ? refreshToken : null, runtime.config.clock.now())
+    runtime.endFlow('the approval request was replaced by setTokens()')
+    const send = () => runtime.send({ type: 'SET_TOKENS', tokens })
+    if (runtime.state !== 'unknown') return send()
+    // Registered before any later call's wait on the same load, so those calls see the tokens.
+    runtime.ready().then(send, (error: unknown) => {
+      log(runtime.config.logger, 'error', `countersign: setTokens() could not read the session store: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  }
+
+  /** Refreshes now; resolves once the new tokens are saved. Rejects with TokenRefreshError. */
+  async forceRefresh(): Promise<void> {
+    const runtime = this.#runtime
+    await runtime.ready()
+    if (runtime.state === 'authenticating') await runtime.waitFor(() => runtime.state !== 'authenticating')
+    if (runtime.state !== 'authenticated' && runtime.state !== 'refreshing') throw notAuthenticatedError(runtime)
+    const before = runtime.tokens
+    const faults = runtime.refreshFaults
+    if (runtime.state === 'authenticated') runtime.send({ type: 'REFRESH' })
+    await runtime.waitFor(() => runtime.tokens !== before || runtime.refreshFaults !== faults || (runtime.state !== 'authenticated' && runtime.state !== 'refreshing'))
+    if (runtime.tokens !== null && runtime.tokens !== before) return
+    const failure = runtime.refreshFaults !== faults ? runtime.lastRefreshFault : runtime.failure
+    if (failure === null) throw notAuthenticatedError(runtime)
+    throw new TokenRefreshError(failure.message, { code: failure.code, ...(failure.status === undefined ? {} : { status: failure.status }), ...(failure.oauthError === undefined ? {} : { oauthError: failure.oauthError }) })
+  }
+
+  /** Revokes the tokens at the server (best effort, bounded) and clears the local session. */
+  async revoke(): Promise<void> {
+    const runtime = this.#runtime
+    await runtime.ready()
+    if (runtime.state !== 'signedOut') {
+      runtime.send({ type: 'REVOKE', at: runtime.config.clock.now() })
+      await runtime.waitFor(() => runtime.state === 'signedOut')
+    }
+    // The local clear is durable before revoke() resolves.
+    await runtime.queue.request()
+  }
+
+  /** Stops timers, effects and streams. The manager cannot be used afterwards; the process can exit. */
+  dispose(): void {
+    this.#runtime.dispose()
+  }
+
+  #streams(): RuntimeStreams {
+    const runtime = this.#runtime
+    return (runtime.streams ??= new RuntimeStreams((error) => {
+      log(runtime.config.logger, 'warn', `countersign: a stream subscriber threw (${error instanceof Error ? error.name : typeof error}); the runtime carried on`)
+    }))
+  }
+}
+
+function checkScope(scope: unknown): void {
+  assertArgument(scope === undefined || (typeof scope === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)), 'params.scope', 'space-separated scope names when given')
+}
+
+/** The hot path reads two fields and the clock; everything else happens only when the token is missing or expiring. */
+function tokenProviderOf(runtime: AuthRuntime): () => Promise<string> {
+  const clock = runtime.config.clock
+  return () => {
+    const tokens = runtime.tokens
+    if (tokens !== null && !isExpiring(tokens, runtime.skewMs, clock.now())) return Promise.resolve(tokens.accessToken)
+    return slowToken(runtime)
+  }
+}
+
+async function slowToken(runtime: AuthRuntime): Promise<string> {
+  if (runtime.state === 'unknown') await runtime.ready()
+  let asked = false
+  for (;;) {
+    const tokens = runtime.tokens
+    const now = runtime.config.clock.now()
+    if (tokens !== null && !isExpiring(tokens, runtime.skewMs, now)) return tokens.accessToken
+    if (runtime.state === 'disposed') throw disposedError()
+    if (tokens === null) {
+      if (runtime.state !== 'authenticating') throw notAuthenticatedError(runtime)
+      await runtime.waitFor(() => runtime.state !== 'authenticating')
+      continue
+    }
+    const stillValid = tokens.accessExpiresAt === null || now < tokens.accessExpiresAt
+    if (asked || tokens.refreshToken === null) {
+      // The refresh did not bring a new token (yet): the old one serves while it lives.
+      if (stillValid) return tokens.accessToken
+      const fault = runtime.lastRefreshFault
+      throw new TokenRefreshError(
+        tokens.refreshToken === null
+          ? 'the access token expired and there is no refresh token; a new login is needed'
+          : `the access token expired and the refresh has not succeeded yet${fault ? ` (${fault.message})` : ''}`,
+        { code: fault?.code ?? ErrorCodes.TOKEN_REFRESH_FAILED },
+      )
+    }
+    await runtime.refreshOnce()
+    asked = true
+  }
+}
+
+function notAuthenticatedError(runtime: AuthRuntime): TokenRefreshError {
+  const failure = runtime.failure
+  if (failure !== null && failure.code === ErrorCodes.TOKEN_REFRESH_FAILED) return errorOfFailure(failure) as TokenRefreshError
+  if (runtime.state === 'disposed') return new TokenRefreshError('the AuthManager was disposed', { code: ErrorCodes.DISPOSED })
+  const detail = runtime.state === 'pendingApproval' || runtime.state === 'starting' ? 'an approval is still pending' : runtime.state === 'revoking' ? 'the session is being revoked' : undefined
+  return notAuthenticated(detail)
+}

@@ -1,0 +1,114 @@
+/**
+ * The arguments of `new AuthManager(baseUrl, store?, options?)`: checked at
+ * once (misuse is a TypeError naming the argument) and resolved to defaults.
+ */
+import { systemClock, type Clock } from '../clock.js'
+import { toSessionStore } from '../../stores/token-store.js'
+import type { SessionStore } from '../../stores/contract.js'
+import type { TokenStore } from '../../stores/token-store.js'
+
+/** Where the runtime reports what a caller should know about but that has no promise to reject. */
+export interface AuthLogger {
+  debug?(message: string): void
+  info?(message: string): void
+  warn?(message: string): void
+  error?(message: string): void
+}
+
+export interface AuthManagerOptions {
+  /** The public client id sent with every request. Default `countersign-agent`. */
+  clientId?: string
+  /** Refresh this long before the access token expires, ms. Default 60 000. */
+  refreshSkewMs?: number
+  /** The fetch to use for every request. Default the global one. */
+  fetch?: typeof fetch
+  /** Time and timers; tests pass a simulated or shifted clock. Default the system clock. */
+  clock?: Clock
+  /** Receives warnings (a restore that fell back, a store that failed). Default: process warnings. */
+  logger?: AuthLogger
+  /** Long-poll for the decision when the server supports it ('auto', the default), always try (true), or never (false). */
+  longPoll?: 'auto' | boolean
+}
+
+export interface ResolvedOptions {
+  clientId: string
+  refreshSkewMs: number
+  fetch: typeof fetch | undefined
+  clock: Clock
+  logger: AuthLogger
+  longPoll: 'auto' | boolean
+}
+
+export const DEFAULT_CLIENT_ID = 'countersign-agent'
+const KNOWN_OPTIONS = new Set(['clientId', 'refreshSkewMs', 'fetch', 'clock', 'logger', 'longPoll'])
+
+/** The default logger: warnings become process warnings, so they are seen without being configured. */
+export const processWarningLogger: AuthLogger = {
+  warn: (message) => process.emitWarning(message, { type: 'CountersignWarning', code: 'COUNTERSIGN_AUTH' }),
+  error: (message) => process.emitWarning(message, { type: 'CountersignWarning', code: 'COUNTERSIGN_AUTH' }),
+}
+
+/** The issuer URL the manager talks to, without a trailing slash. */
+export function parseBaseUrl(baseUrl: unknown): string {
+  const text = baseUrl instanceof URL ? baseUrl.href : baseUrl
+  if (typeof text !== 'string' || !URL.canParse(text)) throw new TypeError('baseUrl must be an absolute http(s) URL, such as "http://127.0.0.1:4000"')
+  const url = new URL(text)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl must be an http(s) URL, not ${url.protocol}`)
+  if (url.search || url.hash) throw new TypeError('baseUrl must have no query or fragment')
+  if (url.username || url.password) throw new TypeError('baseUrl must not carry credentials')
+  return url.href.replace(/\/+$/, '')
+}
+
+export interface StoreChoice {
+  store: SessionStore
+  /** The manager made the store itself: nobody else can write it, and dispose() closes it. */
+  owned: boolean
+}
+
+export function resolveStore(store: SessionStore | TokenStore | undefined | null): StoreChoice {
+  if (store === undefined || store === null) return { store: toSessionStore(undefined), owned: true }
+  if (typeof store !== 'object') {
+    throw new TypeError('store must be a TokenStore ({ getAccessToken, getRefreshToken, setTokens, clear }) or a session store such as MemoryStore or FileStore')
+  }
+  if ((store as { readOnly?: unknown }).readOnly === true) {
+    throw new TypeError('store was opened read-only; an AuthManager writes its session, so it needs a writable store')
+  }
+  const resolved = toSessionStore(store)
+  // A wrapped TokenStore is ours to close; the tokens it holds are the caller's.
+  return { store: resolved, owned: resolved !== store }
+}
+
+/** One object for every manager built with the defaults: a fleet of thousands shares it. */
+let defaults: ResolvedOptions | undefined
+
+export function resolveOptions(options: AuthManagerOptions | undefined): ResolvedOptions {
+  if (options === undefined || options === null) return (defaults ??= Object.freeze(resolveOptions({})))
+  if (typeof options !== 'object') throw new TypeError('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`options.${key} is not an AuthManager option (expected one of ${[...KNOWN_OPTIONS].join(', ')})`)
+  }
+  const { clientId = DEFAULT_CLIENT_ID, refreshSkewMs = 60_000, fetch, clock = systemClock, logger = processWarningLogger, longPoll = 'auto' } = options
+  if (typeof clientId !== 'string' || clientId.length === 0) throw new TypeError('options.clientId must be a non-empty string')
+  if (typeof refreshSkewMs !== 'number' || !Number.isFinite(refreshSkewMs) || refreshSkewMs < 0) {
+    throw new TypeError('options.refreshSkewMs must be a number of milliseconds ≥ 0')
+  }
+  if (fetch !== undefined && typeof fetch !== 'function') throw new TypeError('options.fetch must be a function')
+  if (typeof clock !== 'object' || clock === null || !['now', 'setTimeout', 'clearTimeout'].every((name) => typeof (clock as unknown as Record<string, unknown>)[name] === 'function')) {
+    throw new TypeError('options.clock must have now(), setTimeout() and clearTimeout()')
+  }
+  if (typeof logger !== 'object' || logger === null) throw new TypeError('options.logger must be an object with warn() and the like')
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (logger[level] !== undefined && typeof logger[level] !== 'function') throw new TypeError(`options.logger.${level} must be a function`)
+  }
+  if (longPoll !== 'auto' && typeof longPoll !== 'boolean') throw new TypeError('options.longPoll must be "auto", true or false')
+  return { clientId, refreshSkewMs, fetch, clock, logger, longPoll }
+}
+
+/** Calls a logger method; a logger that throws must not break the runtime. */
+export function log(logger: AuthLogger, level: keyof AuthLogger, message: string): void {
+  try {
+    logger[level]?.(message)
+  } catch {
+    // Nowhere left to report it.
+  }
+}

@@ -1,0 +1,564 @@
+/**
+ * The machinery behind one AuthManager: the auth actor, its persistence, the
+ * published fields the hot path reads, and the waits of callers.
+ *
+ * An idle session sleeps. When the actor settles where it only waits for time
+ * or events (signed in with the refresh scheduled, or signed out) and the
+ * store holds that state, the actor is stopped and the manager keeps the
+ * stored snapshot and one timer at the time it waits for. Any event, or the
+ * timer, restores the actor from that snapshot, exactly as a new process
+ * would. An XState actor costs several kilobytes; ten thousand idle agents
+ * in one process cost a timer and a record each instead.
+ */
+import { randomInt } from 'node:crypto'
+import { createActor, type Actor, type SnapshotFrom } from 'xstate'
+import { AUTH_SNAPSHOT_SCHEMA_VERSION, refreshAtOf, type AuthEmitted, type AuthEvent, type AuthFailure, type TokenSet } from '../../machines/auth.js'
+import { ErrorCodes } from '../errors.js'
+import { processRefreshTokenResponse, refreshTokenGrantRequest, type ServerMetadata } from '../protocol/index.js'
+import type { Lease, SessionChange, SessionRecord, SessionStore } from '../../stores/contract.js'
+import { serverMetadata } from './discovery.js'
+import { bindEffectHost, REQUEST_TIMEOUT_MS, requestOptions, runtimeMachine, withTimeout, type EffectHost } from './effects.js'
+import { disposedError, effectFailure } from './failures.js'
+import { approvalInfoOf, type ApprovalInfo, type Flow, type PollAttempt } from './flow.js'
+import { log, type ResolvedOptions } from './options.js'
+import { SaveQueue, type PendingWrite, type SaveSource } from './persistence.js'
+import { planRestore, wakeTimeOf } from './restore.js'
+import { sharedRefresh, type SharedRefreshHost } from './shared-refresh.js'
+import { RuntimeStreams, type AuthLifecycleEvent, type AuthState, type Session } from './streams.js'
+import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
+
+type AuthActor = Actor<typeof runtimeMachine>
+type AuthSnapshot = SnapshotFrom<typeof runtimeMachine>
+
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+interface Waiter {
+  check(): boolean
+  resolve(): void
+  reject(error: unknown): void
+}
+
+export function stateOf(snapshot: AuthSnapshot): AuthState {
+  if (snapshot.status !== 'active') return 'signedOut'
+  const value = snapshot.value
+  if (typeof value === 'string') return value
+  if ('savingTokens' in value) return 'authenticating'
+  if ('signedIn' in value) return snapshot.matches({ signedIn: 'active' }) ? 'authenticated' : 'refreshing'
+  return Object.keys(value)[0] as AuthState
+}
+
+/** Waits only for time or events, so it may sleep as a stored snapshot. */
+function isIdle(snapshot: AuthSnapshot): boolean {
+  return snapshot.matches('signedOut') || snapshot.matches({ signedIn: { active: 'scheduled' } }) || snapshot.matches({ signedIn: { active: 'unscheduled' } })
+}
+
+export class AuthRuntime implements EffectHost, SaveSource {
+  readonly baseUrl: string
+  readonly store: SessionStore
+  readonly ownsStore: boolean
+  readonly config: ResolvedOptions
+  readonly queue: SaveQueue
+
+  state: AuthState = 'unknown'
+  /** The saved, current token set (published states only): what tokenProvider hands out. */
+  tokens: TokenSet | null = null
+  skewMs: number
+  agentId: string | null = null
+  failure: AuthFailure | null = null
+  flow: Flow | null = null
+  streams: RuntimeStreams | null = null
+
+  #actor: AuthActor | null = null
+  #unsubscribe: (() => void) | null = null
+  #lastSnapshot: AuthSnapshot | null = null
+  /** The stored snapshot a sleeping session wakes from; null wakes a fresh (signed-out) actor. */
+  #dormant: unknown = null
+  #wakeTimer: unknown = undefined
+  #wakeAt: number | null = null
+  #loading: Promise<void> | null = null
+  #waiters: Waiter[] | null = null
+  #refreshWait: Promise<void> | null = null
+  refreshFaults = 0
+  lastRefreshFault: AuthFailure | null = null
+  #lease: Lease | null = null
+  #unwatch: (() => void) | null = null
+  #storeFailing = false
+
+  constructor(baseUrl: string, store: SessionStore, ownsStore: boolean, config: ResolvedOptions) {
+    this.baseUrl = baseUrl
+    this.store = store
+    this.ownsStore = ownsStore
+    this.config = config
+    this.skewMs = config.refreshSkewMs
+    this.queue = new SaveQueue(store, this)
+  }
+
+  // Loading and restoring
+
+  /** Reads the store once; every use of the manager waits for this first. */
+  ready(): Promise<void> {
+    if (this.state === 'disposed') return Promise.reject(disposedError())
+    if (this.state !== 'unknown') return Promise.resolve()
+    return (this.#loading ??= this.#load().catch((error: unknown) => {
+      this.#loading = null
+      throw error
+    }))
+  }
+
+  async #load(): Promise<void> {
+    const record = await this.store.load()
+    if (this.state === 'disposed') throw disposedError()
+    this.queue.version = record?.version ?? 0
+    this.queue.lastRecord = record
+    if (!this.ownsStore) this.#watchStore()
+    const plan = planRestore(record, this.config.clock.now())
+    if (plan.kind === 'snapshot') {
+      const actor = this.#tryCreateActor(plan.snapshot)
+      if (actor !== null) return this.#restore(actor, plan.snapshot)
+      const tokens = tokenSetOfRecord(record!, this.config.clock.now())
+      this.#reportRestoreProblem(`the stored machine snapshot did not restore; ${tokens ? 'continuing with the tokens the record holds' : 'the record holds no tokens to continue with'}`)
+      if (tokens !== null) return this.#startWith(tokens)
+    } else {
+      if (plan.problem !== null) this.#reportRestoreProblem(plan.problem)
+      if (plan.kind === 'tokens') return this.#startWith(plan.tokens)
+    }
+    this.state = 'signedOut'
+    this.#changed()
+  }
+
+  #restore(actor: AuthActor, stored: unknown): void {
+    const snapshot = actor.getSnapshot()
+    const context = snapshot.context
+    if (snapshot.matches('starting') || snapshot.matches('pendingApproval')) {
+      this.flow = { key: context.idempotencyKey, approval: context.approval ? approvalInfoOf(context.approval) : null, outcome: null, pollListeners: null }
+    }
+    const wakeAt = wakeTimeOf(stored)
+    if (isIdle(snapshot) && wakeAt !== undefined && (wakeAt === null || wakeAt > this.config.clock.now())) {
+      // Nothing to do until then: stay asleep as the stored snapshot; the actor is never started.
+      this.#apply(snapshot)
+      this.#dormant = snapshot.matches('signedOut') ? null : stored
+      this.#armWake(wakeAt)
+      this.#changed()
+      return
+    }
+    this.#attach(actor)
+    actor.start()
+  }
+
+  #startWith(tokens: TokenSet): void {
+    this.state = 'signedOut'
+    this.send({ type: 'SET_TOKENS', tokens })
+  }
+
+  #reportRestoreProblem(message: string): void {
+    log(this.config.logger, 'warn', `countersign: ${message}`)
+    this.publishEvent({ type: 'restoreFailed', failure: { code: ErrorCodes.RESTORE_FAILED, message, at: this.config.clock.now() } })
+  }
+
+  // The actor: creating, waking, sleeping
+
+  #createActor(snapshot?: unknown): AuthActor {
+    const actor = createActor(runtimeMachine, {
+      input: { settings: { refreshSkewMs: this.config.refreshSkewMs }, jitterSeed: randomInt(2 ** 31) },
+      clock: this.config.clock,
+      ...(snapshot === undefined ? {} : { snapshot: snapshot as never }),
+    })
+    bindEffectHost(actor.system, this)
+    return actor
+  }
+
+  #tryCreateActor(snapshot: unknown): AuthActor | null {
+    try {
+      const actor = this.#createActor(snapshot)
+      return actor.getSnapshot().status === 'active' ? actor : null
+    } catch {
+      return null
+    }
+  }
+
+  /** The running actor, restored from the stored snapshot if the session was asleep. */
+  #wake(): AuthActor {
+    if (this.#actor !== null) return this.#actor
+    if (this.state === 'disposed') throw disposedError()
+    this.#clearWake()
+    const actor = this.#createActor(this.#dormant ?? undefined)
+    this.#dormant = null
+    this.#attach(actor)
+    actor.start()
+    return actor
+  }
+
+  send(event: AuthEvent): void {
+    this.#wake().send(event)
+  }
+
+  #attach(actor: AuthActor): void {
+    this.#actor = actor
+    const snapshots = actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(actor, snapshot),
+      error: (error) => this.#onActorError(actor, error),
+    })
+    const emitted = actor.on('*', (event) => this.#onEmitted(event as AuthEmitted))
+    this.#unsubscribe = () => {
+      snapshots.unsubscribe()
+      emitted.unsubscribe()
+    }
+  }
+
+  #detach(): AuthActor | null {
+    const actor = this.#actor
+    this.#unsubscribe?.()
+    this.#unsubscribe = null
+    this.#actor = null
+    this.#lastSnapshot = null
+    return actor
+  }
+
+  /** Sleeps once the store holds exactly this idle state, unless something happened meanwhile. */
+  #sleepWhenSaved(snapshot: AuthSnapshot): void {
+    void this.queue.whenIdle().then(() => {
+      const actor = this.#actor
+      if (actor === null || actor.getSnapshot() !== snapshot || this.queue.lastCovered !== snapshot) return
+      let dormant: unknown = null
+      let wakeAt: number | null = null
+      if (!snapshot.matches('signedOut')) {
+        dormant = this.queue.lastRecord?.machine?.snapshot
+        const at = wakeTimeOf(dormant)
+        // A wake time already reached means the actor is about to act on it: let it.
+        if (dormant === undefined || at === undefined || (at !== null && at <= this.config.clock.now())) return
+        wakeAt = at
+      }
+      this.#detach()
+      actor.stop()
+      // The live snapshot refers to the actor and its children: let them go.
+      this.queue.lastCovered = undefined
+      this.#dormant = dormant
+      this.#armWake(wakeAt)
+    })
+  }
+
+  #armWake(at: number | null): void {
+    this.#clearWake()
+    this.#wakeAt = at
+    if (at === null) return
+    const { clock } = this.config
+    this.#wakeTimer = clock.setTimeout(() => this.#onWakeTimer(), Math.max(0, Math.min(at - clock.now(), MAX_TIMER_MS)))
+  }
+
+  #onWakeTimer(): void {
+    this.#wakeTimer = undefined
+    if (this.#wakeAt !== null && this.config.clock.now() < this.#wakeAt) return this.#armWake(this.#wakeAt)
+    this.#wakeAt = null
+    if (this.#actor === null && this.state !== 'disposed') this.#wake()
+  }
+
+  #clearWake(): void {
+    if (this.#wakeTimer !== undefined) this.config.clock.clearTimeout(this.#wakeTimer)
+    this.#wakeTimer = undefined
+    this.#wakeAt = null
+  }
+
+  // What the actor reports
+
+  #onSnapshot(actor: AuthActor, snapshot: AuthSnapshot): void {
+    if (actor !== this.#actor) return
+    if (snapshot !== this.#lastSnapshot) {
+      this.#lastSnapshot = snapshot
+      this.#apply(snapshot)
+      this.queue.request().then(
+        () => (this.#storeFailing = false),
+        (error: unknown) => this.#onStoreFailure(error),
+      )
+      if (isIdle(snapshot)) this.#sleepWhenSaved(snapshot)
+    }
+    this.#changed()
+  }
+
+  /** Copies what callers read from the snapshot: tokens only from states where they are saved and current. */
+  #apply(snapshot: AuthSnapshot): void {
+    const context = snapshot.context
+    this.state = stateOf(snapshot)
+    this.skewMs = context.settings.refreshSkewMs
+    this.failure = context.failure
+    const tokens = snapshot.hasTag('published') ? context.tokens : null
+    this.agentId = context.agentId ?? tokens?.agentId ?? null
+    // A woken actor restores an equal set as a new object: only a different set is news.
+    if (!sameTokens(tokens, this.tokens)) {
+      this.tokens = tokens
+      this.streams?.publishToken(tokens === null ? null : accessTokenOf(tokens))
+    }
+  }
+
+  #onEmitted(event: AuthEmitted): void {
+    const flow = this.flow
+    switch (event.type) {
+      case 'approvalStarted':
+        if (flow !== null && flow.outcome === null) flow.approval = approvalInfoOf(event)
+        break
+      case 'approvalFailed':
+        if (flow !== null && flow.outcome === null) flow.outcome = { failure: event.failure }
+        break
+      case 'authenticated':
+        if (flow !== null && flow.outcome === null && flow.approval !== null) flow.outcome = { failure: null }
+        break
+      case 'revoked':
+        this.endFlow('the approval request was cancelled by revoke()')
+        break
+      case 'pollAttempt':
+        if (flow?.pollListeners) notifyPollAttempt(flow.pollListeners, { attempt: event.attempt, at: event.at })
+        break
+      case 'refreshFailed':
+        this.refreshFaults++
+        this.lastRefreshFault = event.failure
+        break
+    }
+    this.publishEvent(event)
+  }
+
+  #onActorError(actor: AuthActor, error: unknown): void {
+    if (actor !== this.#actor) return
+    this.#detach()
+    const failure = effectFailure(error, this.config.clock.now())
+    log(this.config.logger, 'error', `countersign: the auth actor stopped on an error: ${failure.message}`)
+    this.state = 'signedOut'
+    this.tokens = null
+    this.failure = failure
+    this.endFlow(failure.message)
+    this.#changed()
+  }
+
+  #onStoreFailure(error: unknown): void {
+    if (this.#storeFailing || this.state === 'disposed') return
+    this.#storeFailing = true
+    const failure = effectFailure(error, this.config.clock.now())
+    log(this.config.logger, 'warn', `countersign: could not save the session: ${failure.message}`)
+    this.publishEvent({ type: 'storeFailed', failure })
+  }
+
+  publishEvent(event: AuthLifecycleEvent): void {
+    this.streams?.publishEvent(event)
+  }
+
+  // Flows and waits
+
+  /** Ends the current approval flow, if it is still open, as aborted. */
+  endFlow(message: string): void {
+    const flow = this.flow
+    if (flow !== null && flow.outcome === null) flow.outcome = { failure: { code: ErrorCodes.ABORTED, message, at: this.config.clock.now() } }
+  }
+
+  /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
+  waitFor(check: () => boolean): Promise<void> {
+    try {
+      if (check()) return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (this.state === 'disposed') return Promise.reject(disposedError())
+    return new Promise<void>((resolve, reject) => {
+      ;(this.#waiters ??= []).push({ check, resolve, reject })
+    })
+  }
+
+  #changed(): void {
+    const waiters = this.#waiters
+    if (waiters !== null) {
+      this.#waiters = null
+      const still: Waiter[] = []
+      for (const waiter of waiters) {
+        try {
+          if (waiter.check()) waiter.resolve()
+          else still.push(waiter)
+        } catch (error) {
+          waiter.reject(error)
+        }
+      }
+      if (still.length > 0) this.#waiters = [...still, ...(this.#waiters ?? [])]
+    }
+    if (this.streams?.wantsSession) this.streams.publishSession(this.session())
+  }
+
+  /** Sends one REFRESH and resolves at the next token, refresh fault or end of session. Shared by concurrent callers. */
+  refreshOnce(): Promise<void> {
+    return (this.#refreshWait ??= this.#refreshNow().finally(() => {
+      this.#refreshWait = null
+    }))
+  }
+
+  async #refreshNow(): Promise<void> {
+    const before = this.tokens
+    const faults = this.refreshFaults
+    if (this.state === 'authenticated') this.send({ type: 'REFRESH' })
+    await this.waitFor(() => this.tokens !== before || this.refreshFaults !== faults || (this.state !== 'authenticated' && this.state !== 'refreshing'))
+  }
+
+  session(): Session {
+    const tokens = this.tokens
+    const approval = this.flow?.approval
+    const pending = this.state === 'starting' || this.state === 'pendingApproval'
+    return {
+      state: this.state,
+      agentId: this.agentId,
+      scope: tokens?.scope ?? null,
+      accessExpiresAt: tokens?.accessExpiresAt ?? null,
+      refreshExpiresAt: tokens?.refreshExpiresAt ?? null,
+      refreshAt: tokens === null ? null : refreshAtOf(tokens, this.skewMs),
+      approval: pending && approval ? { userCode: approval.userCode, approvalUrl: approval.approvalUrl, expiresAt: approval.expiresAt } : null,
+      failure: this.failure === null ? null : { code: this.failure.code, message: this.failure.message },
+    }
+  }
+
+  // Effects the machine invokes (EffectHost)
+
+  metadata(signal: AbortSignal): Promise<ServerMetadata> {
+    return serverMetadata(this.baseUrl, this.config.fetch, signal)
+  }
+
+  async persist(): Promise<void> {
+    await this.queue.request()
+    const lease = this.#lease
+    this.#lease = null
+    await lease?.release().catch(() => {})
+  }
+
+  /**
+   * The store learns that a refresh is under way before the refresh token
+   * is sent: a process that dies before saving the answer restarts in
+   * `refreshing` and repeats the same request, which the server answers
+   * with the same successor pair during its grace period. Restarting in
+   * `active` instead would send the rotated token later, as reuse.
+   */
+  async refresh(refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
+    await this.queue.request()
+    const atServer = () => this.#refreshAtServer(refreshToken, signal)
+    if (this.ownsStore) return atServer()
+    return sharedRefresh(this.#sharedRefreshHost(), refreshToken, signal, atServer)
+  }
+
+  async #refreshAtServer(refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
+    const { clock } = this.config
+    const metadata = await this.metadata(signal)
+    return withTimeout(clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
+      const response = await refreshTokenGrantRequest(metadata, { refreshToken, clientId: this.config.clientId }, requestOptions(this.config, bounded))
+      return processRefreshTokenResponse(response, { now: clock.now() })
+    })
+  }
+
+  #sharedRefreshHost(): SharedRefreshHost {
+    const queue = this.queue
+    const runtime = this
+    return {
+      store: this.store,
+      clock: this.config.clock,
+      get version() {
+        return queue.version
+      },
+      currentTokens: this.tokens,
+      adoptVersion(record: SessionRecord) {
+        queue.version = record.version
+        queue.lastRecord = record
+      },
+      holdLease(lease: Lease) {
+        runtime.#lease = lease
+      },
+    }
+  }
+
+  // The store (SaveSource and the change feed)
+
+  nextWrite(): PendingWrite {
+    const actor = this.#actor
+    if (actor === null) return this.state === 'signedOut' ? { kind: 'clear', covers: null } : { kind: 'none', covers: null }
+    const snapshot = actor.getSnapshot()
+    if (snapshot.matches('signedOut')) return { kind: 'clear', covers: snapshot }
+    const context = snapshot.context
+    // A set being saved is the newest the server gave: it is what a crash must find.
+    const tokens = context.unsavedTokens ?? context.tokens
+    return {
+      kind: 'save',
+      covers: snapshot,
+      record: {
+        agentId: context.agentId ?? tokens?.agentId ?? null,
+        accessToken: tokens?.accessToken ?? null,
+        refreshToken: tokens?.refreshToken ?? null,
+        accessExpiresAt: tokens?.accessExpiresAt ?? null,
+        refreshExpiresAt: tokens?.refreshExpiresAt ?? null,
+        scope: tokens?.scope ?? null,
+        issuer: this.baseUrl,
+        machine: { schemaVersion: AUTH_SNAPSHOT_SCHEMA_VERSION, savedAt: this.config.clock.now(), snapshot: actor.getPersistedSnapshot() },
+      },
+    }
+  }
+
+  onConflict(current: SessionRecord | null): void {
+    if (current !== null) this.#considerForeign(current)
+  }
+
+  #watchStore(): void {
+    try {
+      this.#unwatch = this.store.watch((change) => this.#onStoreChange(change))
+    } catch (error) {
+      log(this.config.logger, 'warn', `countersign: cannot follow the session store's changes: ${effectFailure(error, 0).message}`)
+    }
+  }
+
+  #onStoreChange(change: SessionChange): void {
+    const record = change.record
+    if (record === null) return
+    // Our own writes arrive here too; once the queue is idle it knows which versions were ours.
+    void this.queue.whenIdle().then(() => {
+      if (change.version > this.queue.version) this.#considerForeign(record)
+    })
+  }
+
+  /** Someone else saved newer tokens: refresh, and the refresh adopts them from the store instead of asking the server. */
+  #considerForeign(record: SessionRecord): void {
+    const mine = this.tokens
+    if (this.state !== 'authenticated' || mine === null || record.accessToken === null || record.accessToken === mine.accessToken) return
+    if ((record.accessExpiresAt ?? 0) <= (mine.accessExpiresAt ?? 0)) return
+    this.send({ type: 'REFRESH' })
+  }
+
+  // The end
+
+  dispose(): void {
+    if (this.state === 'disposed') return
+    this.state = 'disposed'
+    this.tokens = null
+    this.#clearWake()
+    this.#dormant = null
+    this.#detach()?.stop()
+    this.#unwatch?.()
+    this.#unwatch = null
+    void this.#lease?.release().catch(() => {})
+    this.#lease = null
+    this.endFlow('the AuthManager was disposed')
+    const waiters = this.#waiters ?? []
+    this.#waiters = null
+    for (const waiter of waiters) waiter.reject(disposedError())
+    if (this.streams !== null) {
+      if (this.streams.wantsSession) this.streams.publishSession(this.session())
+      this.streams.complete()
+    }
+    if (this.ownsStore) void this.queue.whenIdle().then(() => this.store.close()).catch(() => {})
+  }
+}
+
+function sameTokens(a: TokenSet | null, b: TokenSet | null): boolean {
+  return a === b || (a !== null && b !== null && a.accessToken === b.accessToken && a.refreshToken === b.refreshToken)
+}
+
+function notifyPollAttempt(listeners: Set<(attempt: PollAttempt) => void>, attempt: PollAttempt): void {
+  // Outside the transition that emitted it: a caller's callback must not run inside the machine.
+  queueMicrotask(() => {
+    for (const listener of listeners) {
+      try {
+        listener(attempt)
+      } catch {
+        // The caller's progress callback failed; the wait goes on.
+      }
+    }
+  })
+}
+
+export type { ApprovalInfo, Flow, PollAttempt }
