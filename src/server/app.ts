@@ -2,6 +2,7 @@
  * The Fastify application of the reference server: plugins, limits, error
  * shapes, and the route modules.
  */
+import type { Socket } from 'node:net'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
@@ -33,6 +34,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
       const status = error.statusCode !== undefined && error.statusCode < 500 ? 400 : 500
       reply.code(status).send(status === 400 ? { error: 'invalid_request', error_description: description } : { error: 'server_error', error_description: 'the server failed to handle this request' })
     },
+    // A message node's HTTP parser refuses never reaches Fastify's handlers; it too is answered in our shape.
+    clientErrorHandler: answerUnparsableRequest,
   })
 
   await app.register(helmet, {
@@ -89,6 +92,21 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   await registerConsole(app, ctx)
   await registerResource(app, ctx)
   return app
+}
+
+function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, description] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request did not arrive in time']
+        : [400, 'Bad Request', 'the request is not a valid HTTP message']
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(error)
 }
 
 /** Fastify's own 4xx errors (bad JSON, unsupported media type, ...) in words a caller can act on. */

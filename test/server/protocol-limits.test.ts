@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_ID, DEVICE_CODE_GRANT, expectOAuthError, pollToken, startApproval, startProtocolServer, startRegistration, type ProtocolServer } from './protocol-support.js'
 
@@ -12,6 +13,22 @@ async function send(url: string, init: RequestInit): Promise<{ status: number; b
   const response = await fetch(url, init)
   const text = await response.text()
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers }
+}
+
+/** Sends raw bytes and returns what comes back before the server closes the connection. */
+function sendRaw(url: string, message: string): Promise<{ statusLine: string; body: any }> {
+  const { port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(message))
+    let received = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => (received += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const [head = '', body = ''] = received.split('\r\n\r\n')
+      resolve({ statusLine: head.split('\r\n')[0]!, body: body ? JSON.parse(body) : undefined })
+    })
+  })
 }
 
 describe('protocol §7: limits and bad input', () => {
@@ -73,6 +90,23 @@ describe('protocol §7: limits and bad input', () => {
 
   it('answers 400 with the error shape to a path part longer than 200 characters', async () => {
     expectOAuthError(await send(`${url}/api/approvals/${'B'.repeat(201)}`, { method: 'GET' }), 400, 'invalid_request', /^a part of the URL is longer than 200 characters$/)
+  })
+
+  it.each([
+    ['a request line that is not HTTP', 'GARBAGE\r\n\r\n'],
+    ['a Content-Length that is not a number', 'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'],
+    ['both Content-Length and chunked encoding', 'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+  ])('answers %s with 400 in the error shape and closes the connection', async (_, message) => {
+    const answer = await sendRaw(url, message)
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request')
+    expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'the request is not a valid HTTP message' })
+  })
+
+  it('answers headers larger than the server accepts with 431 in the error shape', async () => {
+    const answer = await sendRaw(url, `GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`)
+    expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large')
+    expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'the request headers are larger than the server accepts' })
+    expect((await fetch(`${url}/.well-known/jwks.json`)).status).toBe(200)
   })
 
   it('answers 404 with the error shape to a path the server does not have', async () => {
