@@ -121,3 +121,23 @@ export async function eventually(condition: () => boolean, what: string, timeout
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/** Everything a LiveSocket reports, recorded as it happens. */
+export function record(socket: import('../../src/live/socket.js').LiveSocket) {
+  const seen = {
+    states: [] as string[],
+    events: [] as import('../../src/live/socket.js').LiveSocketEvent[],
+    echoes: [] as Array<string | number | undefined>,
+    messages: [] as import('../../src/live/messages.js').ServerMessage[],
+    of<T extends import('../../src/live/socket.js').LiveSocketEvent['type']>(type: T) {
+      return seen.events.filter((e): e is Extract<import('../../src/live/socket.js').LiveSocketEvent, { type: T }> => e.type === type)
+    },
+  }
+  socket.state$.subscribe((state) => seen.states.push(state))
+  socket.events$.subscribe((event) => seen.events.push(event))
+  socket.messages$.subscribe((message) => {
+    seen.messages.push(message)
+    if (message.kind === 'echo') seen.echoes.push(message.id)
+  })
+  return seen
+}

@@ -1,0 +1,368 @@
+/**
+ * LiveSocket: one WebSocket kept open and authenticated for as long as the
+ * caller wants it, driven by the LiveSocket statechart (machines/socket.ts),
+ * whose effects this file provides on `ws`:
+ * - it connects with the current token in the Authorization header, and
+ *   re-authenticates in band (protocol §5) when the token rotates;
+ * - 4401 or a 401 upgrade: one refresh, then a new connection; 4403: it
+ *   stops and emits `revoked`; drops: full-jitter backoff, forever;
+ * - a heartbeat pings and terminates a connection that stops answering;
+ * - sends wait in a bounded queue while no connection is writable and go out
+ *   in order; a send is never dropped silently (see send-queue.ts).
+ *
+ * Secrets: the token lives in a private field and in the statechart's child
+ * actors' input; never log or persist the actor's snapshots.
+ */
+import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs'
+import type { RawData, WebSocket, ClientOptions } from 'ws'
+import { createActor, fromPromise, type Actor } from 'xstate'
+import {
+  liveSocketMachine,
+  liveSocketSettings,
+  liveSocketStatus,
+  type ConnectInput,
+  type ConnectOutput,
+  type GetTokenInput,
+  type GetTokenOutput,
+  type LiveSocketEvent as LiveSocketMachineEvent,
+  type LiveSocketSettings,
+  type LiveSocketStatus,
+  type ReauthenticateInput,
+  type ReauthenticateOutput,
+  type SocketFailure,
+  type SocketOutcome,
+} from '../../machines/socket.js'
+import { sleepUntil, systemClock, type Clock } from '../clock.js'
+import { CountersignError, ErrorCodes } from '../errors.js'
+import { isAuthSource, resolveTokenSource, tokenGateOf, type AuthSource, type TokenChanges, type TokenGate, type TokenSource } from '../token-source.js'
+import { openWebSocket } from './handshake.js'
+import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
+import { SendQueue, type OutgoingData } from './send-queue.js'
+import { watchTokens, type TokenWatch } from './token-watch.js'
+
+export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
+export type { OutgoingData } from './send-queue.js'
+
+export interface LiveSocketTarget {
+  /** ws:// or wss:// URL of the endpoint. */
+  url: string | URL
+  tokenProvider?: TokenSource
+  /** An AuthManager: its tokenProvider, forceRefresh() after a refusal, and token$ for rotations. */
+  auth?: AuthSource
+}
+
+export interface LiveSocketOptions {
+  /** Most sends not yet written (waiting or in flight). Default 1000. */
+  queueSize?: number
+  /** Timings of the statechart (backoff, heartbeat, time limits); see LiveSocketSettings. */
+  settings?: Partial<LiveSocketSettings>
+  /** With a bare tokenProvider: emits when the token rotated (a string, `{ accessToken }`, or anything). */
+  tokenChanges$?: TokenChanges
+  /**
+   * With a bare tokenProvider and no tokenChanges$: ask it this often whether the token changed, ms.
+   * Default 15 000; `false` turns it off (the socket then learns of a rotation from the server's 4401).
+   */
+  tokenCheckIntervalMs?: number | false
+  /** Time and timers. Default the system clock. */
+  clock?: Clock
+  /** Options for each `ws` connection (headers, TLS ...); the Authorization header is always the socket's. */
+  webSocket?: ClientOptions
+  /** Seed of the reconnect jitter. Default random, so a fleet does not reconnect in step. */
+  jitterSeed?: number
+}
+
+export type LiveSocketEvent =
+  | { type: 'open'; connectionId: number; at: number }
+  | { type: 'reauthenticated'; connectionId: number; exp: number; at: number }
+  /** The connection failed or ended; a new one is tried at `retryAt` (null: at once, or never when closing). */
+  | { type: 'disconnected'; failure: SocketFailure; retryAt: number | null }
+  | { type: 'revoked'; at: number | null; failure: SocketFailure }
+  /** A frame from the server that could not be read; the connection stays open. */
+  | { type: 'invalidMessage'; error: CountersignError }
+  | { type: 'closed'; outcome: SocketOutcome }
+
+interface Connection {
+  id: number
+  ws: WebSocket
+  gone: Promise<void>
+  /** The in-band auth waiting for its `auth_ok`. */
+  reauth: { resolve(exp: number): void; reject(failure: { message: string; closeCode?: number; at: number }): void } | null
+}
+
+const DEFAULT_QUEUE_SIZE = 1000
+const DEFAULT_TOKEN_CHECK_MS = 15_000
+
+export class LiveSocket {
+  readonly #url: string
+  readonly #gate: TokenGate
+  readonly #clock: Clock
+  readonly #queue: SendQueue
+  readonly #webSocket: ClientOptions | undefined
+  readonly #actor: Actor<typeof liveSocketMachine>
+  readonly #watch: TokenWatch
+  readonly #messages = new Subject<ServerMessage>()
+  readonly #events = new Subject<LiveSocketEvent>()
+  readonly #state: BehaviorSubject<LiveSocketStatus>
+  readonly #closed: Promise<SocketOutcome>
+  #resolveClosed!: (outcome: SocketOutcome) => void
+  /** The open connection, from its 'open' until its 'close'. */
+  #connection: Connection | null = null
+  /** The token last taken and the gate's refresh count then: what a refusal refers to. */
+  #held: { token: string; generation: number } | null = null
+  #outcome: SocketOutcome | null = null
+
+  readonly messages$: Observable<ServerMessage>
+  readonly events$: Observable<LiveSocketEvent>
+  readonly state$: Observable<LiveSocketStatus>
+
+  constructor(target: LiveSocketTarget, options: LiveSocketOptions = {}) {
+    if (typeof target !== 'object' || target === null) throw new TypeError('target must be an object { url, tokenProvider } or { url, auth }')
+    this.#url = parseSocketUrl(target.url)
+    const source = resolveTokenSource(target)
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE
+    if (!Number.isInteger(queueSize) || queueSize < 1) throw new TypeError('options.queueSize must be a positive integer')
+    const checkEvery = options.tokenCheckIntervalMs ?? DEFAULT_TOKEN_CHECK_MS
+    if (checkEvery !== false && !(typeof checkEvery === 'number' && Number.isFinite(checkEvery) && checkEvery > 0)) {
+      throw new TypeError('options.tokenCheckIntervalMs must be a positive number of milliseconds or false')
+    }
+    if (options.tokenChanges$ !== undefined && typeof options.tokenChanges$?.subscribe !== 'function') throw new TypeError('options.tokenChanges$ must be an Observable')
+    if (options.jitterSeed !== undefined && !Number.isInteger(options.jitterSeed)) throw new TypeError('options.jitterSeed must be an integer')
+    // Checked here so a bad value throws now instead of failing the statechart when it starts.
+    liveSocketSettings(options.settings)
+    this.#gate = tokenGateOf(source)
+    this.#clock = options.clock ?? systemClock
+    this.#queue = new SendQueue(queueSize)
+    this.#webSocket = options.webSocket
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+
+    const machine = liveSocketMachine.provide({
+      actors: {
+        getToken: fromPromise<GetTokenOutput, GetTokenInput>(({ input }) => this.#getToken(input)),
+        connect: fromPromise<ConnectOutput, ConnectInput>(({ input, signal }) => this.#connect(input, signal)),
+        reauthenticate: fromPromise<ReauthenticateOutput, ReauthenticateInput>(({ input, signal }) => this.#reauthenticate(input, signal)),
+        sleepUntil: fromPromise<{ at: number }, { until: number }>(async ({ input, signal }) => ({ at: await sleepUntil(this.#clock, input.until, signal) })),
+      },
+      actions: {
+        flushQueue: ({ context }) => this.#flush(context.connectionId),
+        sendPing: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.ping()),
+        terminate: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.terminate(), true),
+        closeConnection: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.close(1000), true),
+        rejectQueue: ({ context }) => this.#queue.close(() => sendRefusal(context.outcome!)),
+        emitRevoked: ({ context }) => this.#events.next({ type: 'revoked', at: context.outcome!.at, failure: context.lastFailure! }),
+      },
+    })
+    const settings = options.settings
+    const jitterSeed = options.jitterSeed ?? Math.floor(Math.random() * 2 ** 31)
+    this.#actor = createActor(machine, { input: { ...(settings ? { settings } : {}), jitterSeed } })
+    this.#state = new BehaviorSubject<LiveSocketStatus>('idle')
+    this.state$ = this.#state.pipe(distinctUntilChanged())
+    this.messages$ = this.#messages.asObservable()
+    this.events$ = this.#events.asObservable()
+
+    const auth = isAuthSource(target.auth) ? target.auth : null
+    const changes = auth?.token$ ?? options.tokenChanges$ ?? null
+    this.#watch = watchTokens({
+      changes,
+      pollEveryMs: changes === null && checkEvery !== false ? checkEvery : null,
+      gate: this.#gate,
+      clock: this.#clock,
+      held: () => this.#held?.token ?? null,
+      wanted: () => this.#connection !== null,
+      rotated: () => this.#tell({ type: 'TOKEN_ROTATED' }),
+    })
+
+    let lastFailure: SocketFailure | null = null
+    this.#actor.subscribe({
+      next: (snapshot) => {
+        const status = liveSocketStatus(snapshot)
+        const failure = snapshot.context.lastFailure
+        if (failure !== lastFailure && failure !== null && status !== 'closed') {
+          this.#events.next({ type: 'disconnected', failure, retryAt: status === 'backingOff' ? snapshot.context.retryAt : null })
+        }
+        lastFailure = failure
+        this.#state.next(status)
+        if (snapshot.status === 'done') this.#finish(snapshot.output!)
+      },
+      error: (error) => this.#finish({ reason: 'closed', at: this.#clock.now(), failure: { kind: 'dropped', message: `the socket's statechart failed: ${String((error as Error)?.message ?? error)}`, at: this.#clock.now() } }),
+    })
+    this.#actor.start()
+    this.#tell({ type: 'CONNECT', at: this.#clock.now() })
+  }
+
+  /** The current state, as state$ last emitted it. */
+  get state(): LiveSocketStatus {
+    return this.#state.value
+  }
+
+  /** Resolves once the socket has closed for good, with why (closed by you, revoked, refused, unauthenticated). */
+  get closed(): Promise<SocketOutcome> {
+    return this.#closed
+  }
+
+  /** Sends not yet written. */
+  get pending(): number {
+    return this.#queue.size
+  }
+
+  /**
+   * Sends one frame (a string as text, bytes as binary). Resolves once it is
+   * written to the connection; while no connection is writable it waits in
+   * the queue and goes out in order. Rejects with QUEUE_FULL when the queue
+   * is full, SOCKET_CLOSED or REVOKED once the socket has closed.
+   */
+  send(data: OutgoingData): Promise<void> {
+    if (typeof data !== 'string' && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
+      throw new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())')
+    }
+    const sent = this.#queue.add(data)
+    const snapshot = this.#actor.getSnapshot()
+    if (snapshot.hasTag('writable')) this.#flush(snapshot.context.connectionId)
+    return sent
+  }
+
+  /** Closes for good: the connection with 1000, queued sends rejected with SOCKET_CLOSED. Resolves once the connection is gone. */
+  async close(): Promise<void> {
+    const connection = this.#connection
+    if (this.#outcome === null) this.#actor.send({ type: 'CLOSE', at: this.#clock.now() })
+    await connection?.gone
+    await this.#closed
+  }
+
+  async #getToken({ reason }: GetTokenInput): Promise<GetTokenOutput> {
+    const generation = this.#gate.generation
+    const held = this.#held
+    const token = reason === 'unauthorized' && held !== null ? await this.#gate.afterRefusal(held.token, held.generation) : await this.#gate.current(reason)
+    // After a refresh the count includes it, so a refusal of the new token refreshes again.
+    this.#held = { token, generation: reason === 'unauthorized' ? this.#gate.generation : generation }
+    this.#watch.took(token)
+    return { token, at: this.#clock.now() }
+  }
+
+  async #connect({ token, connectionId }: ConnectInput, signal: AbortSignal): Promise<ConnectOutput> {
+    const attach = (ws: WebSocket) => this.#adopt(ws, connectionId)
+    await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
+    const at = this.#clock.now()
+    this.#events.next({ type: 'open', connectionId, at })
+    return { at }
+  }
+
+  /** Makes an open ws the current connection and listens to it. */
+  #adopt(ws: WebSocket, connectionId: number): void {
+    let ended!: () => void
+    const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), reauth: null }
+    this.#connection = connection
+    ws.on('message', (data: RawData, isBinary: boolean) => this.#receive(connection, data, isBinary))
+    ws.on('pong', () => this.#tell({ type: 'PONG', connectionId, at: this.#clock.now() }))
+    ws.once('close', (code: number, reason: Buffer) => {
+      if (this.#connection === connection) this.#connection = null
+      const at = this.#clock.now()
+      connection.reauth?.reject({ message: `the connection closed with code ${code} before the server answered the in-band auth`, closeCode: code, at })
+      connection.reauth = null
+      ended()
+      this.#tell({ type: 'SOCKET_CLOSED', connectionId, code, reason: reason.toString('utf8'), at })
+    })
+  }
+
+  #reauthenticate({ token, connectionId }: ReauthenticateInput, signal: AbortSignal): Promise<ReauthenticateOutput> {
+    return new Promise<ReauthenticateOutput>((resolve, reject) => {
+      const connection = this.#connection
+      if (connection === null || connection.id !== connectionId) {
+        reject({ message: 'the connection closed before the in-band auth could be sent', closeCode: 1006, at: this.#clock.now() })
+        return
+      }
+      const settle = () => {
+        connection.reauth = null
+        signal.removeEventListener('abort', onAbort)
+      }
+      const onAbort = () => settle()
+      connection.reauth = {
+        resolve: (exp) => {
+          settle()
+          const at = this.#clock.now()
+          this.#events.next({ type: 'reauthenticated', connectionId, exp, at })
+          resolve({ exp, at })
+        },
+        reject: (failure) => {
+          settle()
+          reject(failure)
+        },
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      // Straight to the connection: the queue is held until the server has accepted the new token.
+      connection.ws.send(encodeAuth(token), (error) => {
+        if (error) connection.reauth?.reject({ message: `the in-band auth could not be written: ${error.message}`, at: this.#clock.now() })
+      })
+    })
+  }
+
+  #receive(connection: Connection, data: RawData, isBinary: boolean): void {
+    // Any frame shows the connection is alive, as a pong would.
+    this.#tell({ type: 'PONG', connectionId: connection.id, at: this.#clock.now() })
+    let message: ServerMessage
+    try {
+      message = decodeServerMessage(data, isBinary)
+    } catch (error) {
+      this.#events.next({ type: 'invalidMessage', error: error as CountersignError })
+      return
+    }
+    if (message.kind === 'auth_ok') {
+      connection.reauth?.resolve(message.exp)
+      return
+    }
+    this.#messages.next(message)
+  }
+
+  /** Events of the connection after the socket has closed for good go nowhere. */
+  #tell(event: LiveSocketMachineEvent): void {
+    if (this.#outcome === null) this.#actor.send(event)
+  }
+
+  #flush(connectionId: number): void {
+    const connection = this.#connection
+    if (connection === null || connection.id !== connectionId) return
+    this.#queue.flush((data, done) => connection.ws.send(data, done))
+  }
+
+  #withConnection(connectionId: number, act: (ws: WebSocket) => void, evenIfClosing = false): void {
+    const connection = this.#connection
+    if (connection === null || connection.id !== connectionId) return
+    if (connection.ws.readyState === connection.ws.OPEN || evenIfClosing) act(connection.ws)
+  }
+
+  #finish(outcome: SocketOutcome): void {
+    if (this.#outcome !== null) return
+    this.#outcome = outcome
+    this.#watch.stop()
+    this.#queue.close(() => sendRefusal(outcome))
+    // Closed by the caller, the connection is already closing with 1000; after a failure of the machine it must not stay open.
+    if (this.#connection?.ws.readyState === this.#connection?.ws.OPEN) this.#connection?.ws.close(1000)
+    this.#events.next({ type: 'closed', outcome })
+    this.#resolveClosed(outcome)
+    this.#events.complete()
+    this.#messages.complete()
+    this.#state.complete()
+  }
+}
+
+function parseSocketUrl(value: unknown): string {
+  const text = value instanceof URL ? value.href : value
+  if (typeof text !== 'string' || !URL.canParse(text)) throw new TypeError('target.url must be an absolute ws:// or wss:// URL')
+  const url = new URL(text)
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`target.url must be a ws:// or wss:// URL, not ${url.protocol}`)
+  return url.href
+}
+
+/** The error a send gets once the socket has closed for good. */
+function sendRefusal(outcome: SocketOutcome): CountersignError {
+  if (outcome.reason === 'revoked') {
+    return new CountersignError(ErrorCodes.REVOKED, 'the message was not sent: the server revoked the credentials of this socket (4403)')
+  }
+  const why =
+    outcome.reason === 'closed'
+      ? 'the socket was closed'
+      : outcome.reason === 'unauthenticated'
+        ? 'the socket closed because the token source has no session any more'
+        : `the socket closed because the server refused the connection${outcome.failure ? ` (${outcome.failure.message})` : ''}`
+  return new CountersignError(ErrorCodes.SOCKET_CLOSED, `the message was not sent: ${why}`)
+}
