@@ -36,6 +36,8 @@ export class ApprovalService {
   readonly #tokens: TokenService
   /** Long-polls waiting for a decision, by approval id. */
   readonly #waiters = new Map<string, Set<() => void>>()
+  /** The latest token issue of each approval: issues of one approval run one after another. */
+  readonly #issuing = new Map<string, Promise<unknown>>()
 
   constructor(db: ServerDatabase, options: ResolvedServerOptions, tokens: TokenService) {
     this.#db = db
@@ -244,11 +246,27 @@ export class ApprovalService {
       case 'denied':
         throw new OAuthFailure(400, 'access_denied', 'the request was denied')
       case 'approved':
-        return this.#issueForApproval(approval, now)
+        return this.#issueForApproval(approval)
     }
   }
 
-  async #issueForApproval(approval: ApprovalRecord, now: number): Promise<{ pair: IssuedPair; agentId: string }> {
+  /**
+   * Two exchanges of one code at once (a retry racing its original) would
+   * otherwise both see no earlier family and leave two live logins from one
+   * approval; one after the other, the second revokes the first's pair.
+   */
+  #issueForApproval(approval: ApprovalRecord): Promise<{ pair: IssuedPair; agentId: string }> {
+    const previous = this.#issuing.get(approval.id) ?? Promise.resolve()
+    const work = previous.catch(() => {}).then(() => this.#issueNow(approval, this.#options.now()))
+    this.#issuing.set(approval.id, work)
+    const forget = () => {
+      if (this.#issuing.get(approval.id) === work) this.#issuing.delete(approval.id)
+    }
+    work.then(forget, forget)
+    return work
+  }
+
+  async #issueNow(approval: ApprovalRecord, now: number): Promise<{ pair: IssuedPair; agentId: string }> {
     const windowMs = this.#options.redeliveryWindow * 1000
     if (approval.exchangedAt !== null && now - approval.exchangedAt > windowMs) {
       throw invalidGrant('the device code was already exchanged')

@@ -38,6 +38,18 @@ describe('protocol §3.3: the redelivery window', () => {
     expect((await refreshGrant(url, repeat.body.refresh_token)).status).toBe(200)
   })
 
+  it('leaves one live pair when two exchanges of the same code arrive at once: the one answered first is revoked', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { deviceCode } = await approvedDeviceCode()
+      const [a, b] = await Promise.all([pollToken(url, deviceCode), pollToken(url, deviceCode)])
+      expect([a.status, b.status]).toEqual([200, 200])
+      const alive = await Promise.all([a, b].map(async (answer) => (await agentMe(url, answer.body.access_token)).status === 200))
+      expect(alive.filter(Boolean)).toHaveLength(1)
+      const refreshed = await Promise.all([a, b].map(async (answer) => (await refreshGrant(url, answer.body.refresh_token)).status))
+      expect(refreshed.filter((status) => status === 200)).toHaveLength(1)
+    }
+  })
+
   it('counts the window from the first exchange, not from the latest repeat', async () => {
     const { deviceCode } = await approvedDeviceCode()
     expect((await pollToken(url, deviceCode)).status).toBe(200)
