@@ -199,6 +199,9 @@ export class ServerDatabase {
     const liveApprovals = data.approvals.filter((approval) => {
       const endedAt = approval.status === 'pending' ? approval.expiresAt : Math.max(approval.expiresAt, approval.decidedAt ?? 0)
       if (now - endedAt < keepApprovalsMs) return true
+      // A registration nobody approved must not keep holding its username once its approval is gone.
+      const agent = approval.intent === 'register' ? this.agentsById.get(approval.agentId) : undefined
+      if (agent?.status === 'pending') agent.status = 'rejected'
       this.approvalsById.delete(approval.id)
       if (this.approvalsByUserCode.get(approval.userCode) === approval) this.approvalsByUserCode.delete(approval.userCode)
       return false

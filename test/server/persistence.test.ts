@@ -161,6 +161,17 @@ describe('persistence of the reference server', () => {
     expect(repeat.body.user_code).toBe(first.user_code)
   })
 
+  it('frees the username of a registration nobody approved once its expired approval is swept away', async () => {
+    let server = await started()
+    await startRegistration(server.url, { agent_name: 'Forgotten', agent_username: 'forgotten-bot' })
+    // Expired after a day, kept another day for the record, then swept (at the latest when the server starts).
+    server.clock.advance(49 * 3600_000)
+    server = await restart(server)
+    cleanup.push(() => server.dispose())
+    const again = await startApproval(server.url, { agent_name: 'Second Try', agent_username: 'forgotten-bot' })
+    expect(again.status).toBe(200)
+  })
+
   it('keeps a grown polling interval across a restart', async () => {
     let server = await started()
     const pending = await startRegistration(server.url)
