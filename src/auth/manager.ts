@@ -235,7 +235,8 @@ async function slowToken(runtime: AuthRuntime): Promise<string> {
       continue
     }
     const stillValid = tokens.accessExpiresAt === null || now < tokens.accessExpiresAt
-    if (asked || tokens.refreshToken === null) {
+    // Asked already, or the machine is retrying a refresh that failed: no new token is coming at once.
+    if (asked || tokens.refreshToken === null || runtime.faultsSinceTokens > 0) {
       // The refresh did not bring a new token (yet): the old one serves while it lives.
       if (stillValid) return tokens.accessToken
       const fault = runtime.lastRefreshFault

@@ -21,8 +21,12 @@ export type PendingWrite =
 
 export interface SaveSource {
   nextWrite(): PendingWrite
-  /** The store holds something this manager did not write. */
-  onConflict(current: SessionRecord | null): void
+  /**
+   * The store holds something this manager did not write. True: write again
+   * over it; false: drop this write (the manager's state is older than what
+   * the store holds, and it will adopt the stored one instead).
+   */
+  onConflict(current: SessionRecord | null, write: PendingWrite): boolean
 }
 
 interface Deferred {
@@ -114,7 +118,10 @@ export class SaveQueue {
         const current = await this.#store.load()
         this.version = current?.version ?? 0
         this.lastRecord = current
-        this.#source.onConflict(current)
+        if (!this.#source.onConflict(current, write)) {
+          this.lastCovered = undefined
+          return
+        }
       }
     }
   }

@@ -79,6 +79,8 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #waiters: Waiter[] | null = null
   #refreshWait: Promise<void> | null = null
   refreshFaults = 0
+  /** Refresh faults since the current tokens were published: while there are any, the machine is retrying. */
+  faultsSinceTokens = 0
   lastRefreshFault: AuthFailure | null = null
   #lease: Lease | null = null
   #unwatch: (() => void) | null = null
@@ -285,6 +287,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
     // A woken actor restores an equal set as a new object: only a different set is news.
     if (!sameTokens(tokens, this.tokens)) {
       this.tokens = tokens
+      this.faultsSinceTokens = 0
       this.streams?.publishToken(tokens === null ? null : accessTokenOf(tokens))
     }
   }
@@ -309,6 +312,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
         break
       case 'refreshFailed':
         this.refreshFaults++
+        this.faultsSinceTokens++
         this.lastRefreshFault = event.failure
         break
     }
@@ -450,9 +454,6 @@ export class AuthRuntime implements EffectHost, SaveSource {
     return {
       store: this.store,
       clock: this.config.clock,
-      get version() {
-        return queue.version
-      },
       currentTokens: this.tokens,
       adoptVersion(record: SessionRecord) {
         queue.version = record.version
@@ -490,8 +491,19 @@ export class AuthRuntime implements EffectHost, SaveSource {
     }
   }
 
-  onConflict(current: SessionRecord | null): void {
-    if (current !== null) this.#considerForeign(current)
+  /**
+   * Someone else wrote the shared store. A write that carries new tokens (from
+   * the server, or given by the caller) goes in over it. A plain state save
+   * whose tokens are older than the stored ones is dropped, so the store never
+   * goes back to a rotated refresh token; the manager adopts the stored set.
+   */
+  onConflict(current: SessionRecord | null, write: PendingWrite): boolean {
+    if (write.kind !== 'save' || current === null || current.accessToken === null) return true
+    if ((write.covers as AuthSnapshot).context.unsavedTokens !== null) return true
+    const ours = write.record
+    if (ours.accessToken === current.accessToken || (current.accessExpiresAt ?? 0) <= (ours.accessExpiresAt ?? 0)) return true
+    queueMicrotask(() => this.#considerForeign(current))
+    return false
   }
 
   #watchStore(): void {

@@ -22,8 +22,6 @@ export const REFRESH_LEASE_TTL_MS = 30_000
 export interface SharedRefreshHost {
   readonly store: SessionStore
   readonly clock: Clock
-  /** The version this manager last wrote or read. */
-  version: number
   /** The published token set, to tell newer from older. */
   readonly currentTokens: TokenSet | null
   /** Takes note that the store's record at `record.version` is now this manager's base. */
@@ -68,13 +66,13 @@ export async function sharedRefresh(host: SharedRefreshHost, refreshToken: strin
 }
 
 /**
- * The newer token set the store holds when someone else saved one since this
- * manager last looked; null when the store holds this manager's own tokens
- * or older ones.
+ * The newer token set the store holds when someone else saved one: a set
+ * with another refresh token that lives longer than this manager's. Null
+ * when the store holds this manager's own tokens or older ones.
  */
 export async function storedSuccessor(host: SharedRefreshHost, refreshToken: string): Promise<TokenSet | null> {
   const record = await host.store.load()
-  if (record === null || record.version === host.version || record.accessToken === null) return null
+  if (record === null || record.accessToken === null) return null
   if (record.refreshToken === null || record.refreshToken === refreshToken) return null
   const theirs = tokensOfRecord(record, host.clock.now())
   const mine = host.currentTokens
