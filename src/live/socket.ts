@@ -38,6 +38,7 @@ import { isAuthSource, resolveTokenSource, tokenGateOf, type AuthSource, type To
 import { openWebSocket } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
+import { publicStream, warnSubscriberThrew } from './streams.js'
 import { watchTokens, type TokenWatch } from './token-watch.js'
 
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
@@ -156,9 +157,9 @@ export class LiveSocket {
     const jitterSeed = options.jitterSeed ?? Math.floor(Math.random() * 2 ** 31)
     this.#actor = createActor(machine, { input: { ...(settings ? { settings } : {}), jitterSeed } })
     this.#state = new BehaviorSubject<LiveSocketStatus>('idle')
-    this.state$ = this.#state.pipe(distinctUntilChanged())
-    this.messages$ = this.#messages.asObservable()
-    this.events$ = this.#events.asObservable()
+    this.state$ = publicStream(this.#state.pipe(distinctUntilChanged()), warnSubscriberThrew)
+    this.messages$ = publicStream(this.#messages, warnSubscriberThrew)
+    this.events$ = publicStream(this.#events, warnSubscriberThrew)
 
     const auth = isAuthSource(target.auth) ? target.auth : null
     const changes = auth?.token$ ?? options.tokenChanges$ ?? null

@@ -141,3 +141,14 @@ export function record(socket: import('../../src/live/socket.js').LiveSocket) {
   })
   return seen
 }
+
+/** A real AuthManager signed in as a new agent of `server`, approved by its owner through the owner API. */
+export async function signedInManager(server: LiveServer, options: { scope?: string; managerOptions?: import('../../src/index.js').AuthManagerOptions } = {}) {
+  const { AuthManager } = await import('../../src/index.js')
+  const auth = new AuthManager(server.url, undefined, { logger: {}, ...options.managerOptions })
+  const handle = await auth.register({ name: `Live agent ${Math.random().toString(36).slice(2, 8)}`, ...(options.scope ? { scope: options.scope } : {}) })
+  const approved = handle.waitForApproval()
+  await server.owner.approve(handle.userCode)
+  await approved
+  return auth
+}
