@@ -4,7 +4,7 @@
  * the reference server's, one hour to live), the default in-memory store,
  * and is then left alone: what an idle agent in a large fleet costs.
  *
- *   node --expose-gc --import tsx bench/auth-memory.ts [count]
+ *   node --expose-gc --import tsx bench/auth-memory.bench.ts [count]   (or: npm run bench -- auth)
  *
  * Target: ≤ 10 KB per manager.
  */
