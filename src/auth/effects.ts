@@ -33,7 +33,9 @@ import {
   deviceCodeGrantRequest,
   processDeviceAuthorizationResponse,
   processDeviceCodeResponse,
+  processRefreshTokenResponse,
   processRevocationResponse,
+  refreshTokenGrantRequest,
   revocationRequest,
   type RequestOptions,
   type ServerMetadata,
@@ -138,6 +140,14 @@ const pollApproval = effect<PollApprovalOutput, PollApprovalInput>(async (host, 
   })
   return { result, sentAt, at: config.clock.now() }
 })
+
+/** One refresh-token grant at the server. */
+export async function refreshAtServer(config: ResolvedOptions, metadata: ServerMetadata, refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
+  return withTimeout(config.clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
+    const response = await refreshTokenGrantRequest(metadata, { refreshToken, clientId: config.clientId }, requestOptions(config, bounded))
+    return processRefreshTokenResponse(response, { now: config.clock.now() })
+  })
+}
 
 const refreshTokens = effect<RefreshTokensOutput, RefreshTokensInput>(async (host, input, signal) => {
   const tokens = await host.refresh(input.refreshToken, signal)

@@ -46,3 +46,17 @@ export function approvalInfoOf(source: { userCode: string; verificationUri: stri
     agentId: source.agentId,
   }
 }
+
+/** Tells the caller's progress callbacks, outside the transition that emitted the attempt; a callback that throws is ignored. */
+export function notifyPollAttempt(listeners: Set<(attempt: PollAttempt) => void>, attempt: PollAttempt): void {
+  queueMicrotask(() => {
+    for (const listener of listeners) {
+      try {
+        listener(attempt)
+      } catch {
+        // The caller's progress callback failed; the wait goes on.
+      }
+    }
+  })
+}
+

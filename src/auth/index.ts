@@ -4,6 +4,7 @@
 export { AuthManager, type LoginParams, type RegisterParams } from './manager.js'
 export { ApprovalHandle, type WaitForApprovalOptions } from './approval-handle.js'
 export type { AuthLogger, AuthManagerOptions } from './options.js'
-export type { AuthLifecycleEvent, AuthState, Session } from './streams.js'
+export type { AuthLifecycleEvent } from './streams.js'
+export type { AuthState, Session } from './session.js'
 export type { AccessToken } from './tokens.js'
 export type { PollAttempt } from './flow.js'

@@ -14,7 +14,8 @@ import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
 import { newFlow } from './flow.js'
 import { log, parseBaseUrl, resolveOptions, resolveStore, type AuthManagerOptions } from './options.js'
 import { AuthRuntime } from './runtime.js'
-import { RuntimeStreams, type AuthLifecycleEvent, type AuthState, type Session } from './streams.js'
+import type { AuthState, Session } from './session.js'
+import { RuntimeStreams, type AuthLifecycleEvent } from './streams.js'
 import { accessTokenOf, tokenSetOfStrings, type AccessToken } from './tokens.js'
 
 export interface RegisterParams {

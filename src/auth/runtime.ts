@@ -11,46 +11,25 @@
  * in one process cost a timer and a record each instead.
  */
 import { randomInt } from 'node:crypto'
-import { createActor, type Actor, type SnapshotFrom } from 'xstate'
-import { AUTH_SNAPSHOT_SCHEMA_VERSION, refreshAtOf, type AuthEmitted, type AuthEvent, type AuthFailure, type TokenSet } from '../../machines/auth.js'
+import { createActor } from 'xstate'
+import type { AuthEmitted, AuthEvent, AuthFailure, TokenSet } from '../../machines/auth.js'
 import { ErrorCodes } from '../errors.js'
-import { processRefreshTokenResponse, refreshTokenGrantRequest, type ServerMetadata } from '../protocol/index.js'
+import type { ServerMetadata } from '../protocol/index.js'
 import type { Lease, SessionChange, SessionRecord, SessionStore } from '../../stores/contract.js'
+import { Alarm } from './alarm.js'
 import { serverMetadata } from './discovery.js'
-import { bindEffectHost, REQUEST_TIMEOUT_MS, requestOptions, runtimeMachine, withTimeout, type EffectHost } from './effects.js'
+import { bindEffectHost, refreshAtServer, runtimeMachine, type EffectHost } from './effects.js'
 import { disposedError, effectFailure } from './failures.js'
-import { approvalInfoOf, type ApprovalInfo, type Flow, type PollAttempt } from './flow.js'
+import { approvalInfoOf, notifyPollAttempt, type Flow } from './flow.js'
 import { log, type ResolvedOptions } from './options.js'
 import { SaveQueue, type PendingWrite, type SaveSource } from './persistence.js'
 import { planRestore, wakeTimeOf } from './restore.js'
-import { sharedRefresh, type SharedRefreshHost } from './shared-refresh.js'
-import { RuntimeStreams, type AuthLifecycleEvent, type AuthState, type Session } from './streams.js'
+import { sessionOf, type AuthState, type Session } from './session.js'
+import { holdsNewerTokens, sharedRefresh } from './shared-refresh.js'
+import { isIdle, isStaleOver, recordOf, sameTokens, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
+import type { AuthLifecycleEvent, RuntimeStreams } from './streams.js'
 import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
-
-type AuthActor = Actor<typeof runtimeMachine>
-type AuthSnapshot = SnapshotFrom<typeof runtimeMachine>
-
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-interface Waiter {
-  check(): boolean
-  resolve(): void
-  reject(error: unknown): void
-}
-
-export function stateOf(snapshot: AuthSnapshot): AuthState {
-  if (snapshot.status !== 'active') return 'signedOut'
-  const value = snapshot.value
-  if (typeof value === 'string') return value
-  if ('savingTokens' in value) return 'authenticating'
-  if ('signedIn' in value) return snapshot.matches({ signedIn: 'active' }) ? 'authenticated' : 'refreshing'
-  return Object.keys(value)[0] as AuthState
-}
-
-/** Waits only for time or events, so it may sleep as a stored snapshot. */
-function isIdle(snapshot: AuthSnapshot): boolean {
-  return snapshot.matches('signedOut') || snapshot.matches({ signedIn: { active: 'scheduled' } }) || snapshot.matches({ signedIn: { active: 'unscheduled' } })
-}
+import { Waiters } from './waiters.js'
 
 export class AuthRuntime implements EffectHost, SaveSource {
   readonly baseUrl: string
@@ -73,10 +52,9 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #lastSnapshot: AuthSnapshot | null = null
   /** The stored snapshot a sleeping session wakes from; null wakes a fresh (signed-out) actor. */
   #dormant: unknown = null
-  #wakeTimer: unknown = undefined
-  #wakeAt: number | null = null
+  readonly #alarm: Alarm
   #loading: Promise<void> | null = null
-  #waiters: Waiter[] | null = null
+  readonly #waiters = new Waiters()
   #refreshWait: Promise<void> | null = null
   refreshFaults = 0
   /** Refresh faults since the current tokens were published: while there are any, the machine is retrying. */
@@ -93,6 +71,9 @@ export class AuthRuntime implements EffectHost, SaveSource {
     this.config = config
     this.skewMs = config.refreshSkewMs
     this.queue = new SaveQueue(store, this)
+    this.#alarm = new Alarm(config.clock, () => {
+      if (this.#actor === null && this.state !== 'disposed') this.#wake()
+    })
   }
 
   // Loading and restoring
@@ -139,7 +120,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
       // Nothing to do until then: stay asleep as the stored snapshot; the actor is never started.
       this.#apply(snapshot)
       this.#dormant = snapshot.matches('signedOut') ? null : stored
-      this.#armWake(wakeAt)
+      this.#alarm.set(wakeAt)
       this.#changed()
       return
     }
@@ -182,7 +163,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #wake(): AuthActor {
     if (this.#actor !== null) return this.#actor
     if (this.state === 'disposed') throw disposedError()
-    this.#clearWake()
+    this.#alarm.clear()
     const actor = this.#createActor(this.#dormant ?? undefined)
     this.#dormant = null
     this.#attach(actor)
@@ -235,29 +216,8 @@ export class AuthRuntime implements EffectHost, SaveSource {
       // The live snapshot refers to the actor and its children: let them go.
       this.queue.lastCovered = undefined
       this.#dormant = dormant
-      this.#armWake(wakeAt)
+      this.#alarm.set(wakeAt)
     })
-  }
-
-  #armWake(at: number | null): void {
-    this.#clearWake()
-    this.#wakeAt = at
-    if (at === null) return
-    const { clock } = this.config
-    this.#wakeTimer = clock.setTimeout(() => this.#onWakeTimer(), Math.max(0, Math.min(at - clock.now(), MAX_TIMER_MS)))
-  }
-
-  #onWakeTimer(): void {
-    this.#wakeTimer = undefined
-    if (this.#wakeAt !== null && this.config.clock.now() < this.#wakeAt) return this.#armWake(this.#wakeAt)
-    this.#wakeAt = null
-    if (this.#actor === null && this.state !== 'disposed') this.#wake()
-  }
-
-  #clearWake(): void {
-    if (this.#wakeTimer !== undefined) this.config.clock.clearTimeout(this.#wakeTimer)
-    this.#wakeTimer = undefined
-    this.#wakeAt = null
   }
 
   // What the actor reports
@@ -353,32 +313,12 @@ export class AuthRuntime implements EffectHost, SaveSource {
 
   /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
   waitFor(check: () => boolean): Promise<void> {
-    try {
-      if (check()) return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
-    }
     if (this.state === 'disposed') return Promise.reject(disposedError())
-    return new Promise<void>((resolve, reject) => {
-      ;(this.#waiters ??= []).push({ check, resolve, reject })
-    })
+    return this.#waiters.wait(check)
   }
 
   #changed(): void {
-    const waiters = this.#waiters
-    if (waiters !== null) {
-      this.#waiters = null
-      const still: Waiter[] = []
-      for (const waiter of waiters) {
-        try {
-          if (waiter.check()) waiter.resolve()
-          else still.push(waiter)
-        } catch (error) {
-          waiter.reject(error)
-        }
-      }
-      if (still.length > 0) this.#waiters = [...still, ...(this.#waiters ?? [])]
-    }
+    this.#waiters.changed()
     if (this.streams?.wantsSession) this.streams.publishSession(this.session())
   }
 
@@ -397,19 +337,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
   }
 
   session(): Session {
-    const tokens = this.tokens
-    const approval = this.flow?.approval
-    const pending = this.state === 'starting' || this.state === 'pendingApproval'
-    return {
-      state: this.state,
-      agentId: this.agentId,
-      scope: tokens?.scope ?? null,
-      accessExpiresAt: tokens?.accessExpiresAt ?? null,
-      refreshExpiresAt: tokens?.refreshExpiresAt ?? null,
-      refreshAt: tokens === null ? null : refreshAtOf(tokens, this.skewMs),
-      approval: pending && approval ? { userCode: approval.userCode, approvalUrl: approval.approvalUrl, expiresAt: approval.expiresAt } : null,
-      failure: this.failure === null ? null : { code: this.failure.code, message: this.failure.message },
-    }
+    return sessionOf({ state: this.state, agentId: this.agentId, tokens: this.tokens, skewMs: this.skewMs, approval: this.flow?.approval ?? null, failure: this.failure })
   }
 
   // Effects the machine invokes (EffectHost)
@@ -434,35 +362,26 @@ export class AuthRuntime implements EffectHost, SaveSource {
    */
   async refresh(refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
     await this.queue.request()
-    const atServer = () => this.#refreshAtServer(refreshToken, signal)
+    const atServer = async () => refreshAtServer(this.config, await this.metadata(signal), refreshToken, signal)
     if (this.ownsStore) return atServer()
-    return sharedRefresh(this.#sharedRefreshHost(), refreshToken, signal, atServer)
-  }
-
-  async #refreshAtServer(refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
-    const { clock } = this.config
-    const metadata = await this.metadata(signal)
-    return withTimeout(clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
-      const response = await refreshTokenGrantRequest(metadata, { refreshToken, clientId: this.config.clientId }, requestOptions(this.config, bounded))
-      return processRefreshTokenResponse(response, { now: clock.now() })
-    })
-  }
-
-  #sharedRefreshHost(): SharedRefreshHost {
     const queue = this.queue
-    const runtime = this
-    return {
-      store: this.store,
-      clock: this.config.clock,
-      currentTokens: this.tokens,
-      adoptVersion(record: SessionRecord) {
-        queue.version = record.version
-        queue.lastRecord = record
+    return sharedRefresh(
+      {
+        store: this.store,
+        clock: this.config.clock,
+        currentTokens: this.tokens,
+        adoptVersion: (record) => {
+          queue.version = record.version
+          queue.lastRecord = record
+        },
+        holdLease: (lease) => {
+          this.#lease = lease
+        },
       },
-      holdLease(lease: Lease) {
-        runtime.#lease = lease
-      },
-    }
+      refreshToken,
+      signal,
+      atServer,
+    )
   }
 
   // The store (SaveSource and the change feed)
@@ -472,37 +391,18 @@ export class AuthRuntime implements EffectHost, SaveSource {
     if (actor === null) return this.state === 'signedOut' ? { kind: 'clear', covers: null } : { kind: 'none', covers: null }
     const snapshot = actor.getSnapshot()
     if (snapshot.matches('signedOut')) return { kind: 'clear', covers: snapshot }
-    const context = snapshot.context
-    // A set being saved is the newest the server gave: it is what a crash must find.
-    const tokens = context.unsavedTokens ?? context.tokens
-    return {
-      kind: 'save',
-      covers: snapshot,
-      record: {
-        agentId: context.agentId ?? tokens?.agentId ?? null,
-        accessToken: tokens?.accessToken ?? null,
-        refreshToken: tokens?.refreshToken ?? null,
-        accessExpiresAt: tokens?.accessExpiresAt ?? null,
-        refreshExpiresAt: tokens?.refreshExpiresAt ?? null,
-        scope: tokens?.scope ?? null,
-        issuer: this.baseUrl,
-        machine: { schemaVersion: AUTH_SNAPSHOT_SCHEMA_VERSION, savedAt: this.config.clock.now(), snapshot: actor.getPersistedSnapshot() },
-      },
-    }
+    return { kind: 'save', covers: snapshot, record: recordOf(snapshot, actor.getPersistedSnapshot(), this.baseUrl, this.config.clock.now()) }
   }
 
   /**
-   * Someone else wrote the shared store. A write that carries new tokens (from
-   * the server, or given by the caller) goes in over it. A plain state save
-   * whose tokens are older than the stored ones is dropped, so the store never
-   * goes back to a rotated refresh token; the manager adopts the stored set.
+   * Someone else wrote the shared store. This manager's write goes in over
+   * it, unless it would put older tokens over newer ones: then it is
+   * dropped, so the store never goes back to a rotated refresh token, and
+   * the manager adopts the stored set instead.
    */
   onConflict(current: SessionRecord | null, write: PendingWrite): boolean {
-    if (write.kind !== 'save' || current === null || current.accessToken === null) return true
-    if ((write.covers as AuthSnapshot).context.unsavedTokens !== null) return true
-    const ours = write.record
-    if (ours.accessToken === current.accessToken || (current.accessExpiresAt ?? 0) <= (ours.accessExpiresAt ?? 0)) return true
-    queueMicrotask(() => this.#considerForeign(current))
+    if (write.kind !== 'save' || !isStaleOver(current, write.covers as AuthSnapshot, write.record)) return true
+    queueMicrotask(() => this.#considerForeign(current!))
     return false
   }
 
@@ -525,10 +425,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
 
   /** Someone else saved newer tokens: refresh, and the refresh adopts them from the store instead of asking the server. */
   #considerForeign(record: SessionRecord): void {
-    const mine = this.tokens
-    if (this.state !== 'authenticated' || mine === null || record.accessToken === null || record.accessToken === mine.accessToken) return
-    if ((record.accessExpiresAt ?? 0) <= (mine.accessExpiresAt ?? 0)) return
-    this.send({ type: 'REFRESH' })
+    if (this.state === 'authenticated' && holdsNewerTokens(record, this.tokens)) this.send({ type: 'REFRESH' })
   }
 
   // The end
@@ -537,7 +434,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
     if (this.state === 'disposed') return
     this.state = 'disposed'
     this.tokens = null
-    this.#clearWake()
+    this.#alarm.clear()
     this.#dormant = null
     this.#detach()?.stop()
     this.#unwatch?.()
@@ -545,9 +442,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
     void this.#lease?.release().catch(() => {})
     this.#lease = null
     this.endFlow('the AuthManager was disposed')
-    const waiters = this.#waiters ?? []
-    this.#waiters = null
-    for (const waiter of waiters) waiter.reject(disposedError())
+    this.#waiters.rejectAll(disposedError)
     if (this.streams !== null) {
       if (this.streams.wantsSession) this.streams.publishSession(this.session())
       this.streams.complete()
@@ -555,22 +450,3 @@ export class AuthRuntime implements EffectHost, SaveSource {
     if (this.ownsStore) void this.queue.whenIdle().then(() => this.store.close()).catch(() => {})
   }
 }
-
-function sameTokens(a: TokenSet | null, b: TokenSet | null): boolean {
-  return a === b || (a !== null && b !== null && a.accessToken === b.accessToken && a.refreshToken === b.refreshToken)
-}
-
-function notifyPollAttempt(listeners: Set<(attempt: PollAttempt) => void>, attempt: PollAttempt): void {
-  // Outside the transition that emitted it: a caller's callback must not run inside the machine.
-  queueMicrotask(() => {
-    for (const listener of listeners) {
-      try {
-        listener(attempt)
-      } catch {
-        // The caller's progress callback failed; the wait goes on.
-      }
-    }
-  })
-}
-
-export type { ApprovalInfo, Flow, PollAttempt }

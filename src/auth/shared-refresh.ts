@@ -74,11 +74,18 @@ export async function storedSuccessor(host: SharedRefreshHost, refreshToken: str
   const record = await host.store.load()
   if (record === null || record.accessToken === null) return null
   if (record.refreshToken === null || record.refreshToken === refreshToken) return null
-  const theirs = tokensOfRecord(record, host.clock.now())
   const mine = host.currentTokens
-  if (theirs === null || (mine !== null && (theirs.accessExpiresAt ?? 0) <= (mine.accessExpiresAt ?? 0))) return null
+  if (mine !== null && !holdsNewerTokens(record, mine)) return null
+  const theirs = tokensOfRecord(record, host.clock.now())
+  if (theirs === null) return null
   host.adoptVersion(record)
   return theirs
+}
+
+/** True when `record` holds another access token that lives longer than `mine`. */
+export function holdsNewerTokens(record: SessionRecord, mine: TokenSet | null): boolean {
+  if (record.accessToken === null || mine === null || record.accessToken === mine.accessToken) return false
+  return (record.accessExpiresAt ?? 0) > (mine.accessExpiresAt ?? 0)
 }
 
 /** The token set of a record: the machine's own copy when the envelope is usable (it knows when the set was obtained). */

@@ -11,39 +11,8 @@
  */
 import { BehaviorSubject, Observable, Subject, Subscriber, asapScheduler, observeOn, type Observer, type Subscription } from 'rxjs'
 import type { AuthEmitted, AuthFailure } from '../../machines/auth.js'
+import type { Session } from './session.js'
 import type { AccessToken } from './tokens.js'
-
-export type AuthState =
-  /** The store has not been read yet; resume() or any use reads it. */
-  | 'unknown'
-  | 'signedOut'
-  /** A register or login request is being saved or sent. */
-  | 'starting'
-  /** A human is asked to approve. */
-  | 'pendingApproval'
-  /** New tokens arrived and are being saved. */
-  | 'authenticating'
-  | 'authenticated'
-  /** Signed in; a refresh is under way (the current token stays usable). */
-  | 'refreshing'
-  | 'revoking'
-  | 'disposed'
-
-/** The public state of a session. It carries no token and no device code, so it may be logged. */
-export interface Session {
-  readonly state: AuthState
-  readonly agentId: string | null
-  readonly scope: string | null
-  /** Epoch ms. */
-  readonly accessExpiresAt: number | null
-  readonly refreshExpiresAt: number | null
-  /** When the next refresh is due, epoch ms. */
-  readonly refreshAt: number | null
-  /** The approval a human is asked for, while one is pending. */
-  readonly approval: { readonly userCode: string; readonly approvalUrl: string; readonly expiresAt: number } | null
-  /** Why the last flow or session ended. */
-  readonly failure: { readonly code: string; readonly message: string } | null
-}
 
 /** Lifecycle events: the machine's, and the runtime's own. None carries a secret. */
 export type AuthLifecycleEvent =
