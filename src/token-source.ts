@@ -287,14 +287,12 @@ export function tokenGateOf(source: TokenSource): TokenGate {
   return gate
 }
 
-/** Calls a source and checks what it gave; a failure that is not ours is wrapped with the cause kept. */
+/**
+ * Calls a source and checks what it gave. Its failure passes through as it
+ * is: a CountersignError's code says whether the session is over (a socket
+ * then stops); any other error is taken as passing (a socket backs off and
+ * asks again), since only the source knows better.
+ */
 async function callSource(source: TokenSource, reason: TokenReason): Promise<string> {
-  let value: unknown
-  try {
-    value = await source(reason)
-  } catch (error) {
-    if (error instanceof CountersignError) throw error
-    throw new CountersignError(ErrorCodes.TOKEN_REFRESH_FAILED, `the token source failed (asked for reason "${reason}")`, { cause: error })
-  }
-  return checkedToken(value)
+  return checkedToken(await source(reason))
 }

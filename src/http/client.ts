@@ -142,11 +142,11 @@ async function authorizedFetch(client: ClientDefaults, { url, request, rest, wha
     if (url.origin !== client.base.origin) return await attempt(null)
     const replayable = rest.body !== undefined ? isReplayable(rest.body) : request === null || request.body === null
     const takenAt = client.gate.generation
-    const token = await limit.guard(() => client.gate.current())
+    const token = await limit.guard(() => client.gate.current(), 'token')
     let response = await attempt(token)
     if (response.status === 401) {
       await discard(response)
-      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt))
+      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt), 'token')
       if (!replayable) {
         throw new CountersignError(ErrorCodes.UNAUTHORIZED, `${what} was refused with 401; the access token was refreshed, but the request body (a stream) cannot be sent twice: send the request again`, { status: 401 })
       }
@@ -207,8 +207,12 @@ class Limit {
     if (this.#timeout) this.#clock.clearTimeout(this.#timer)
   }
 
-  /** Runs one step (a token, a fetch) and rejects as soon as the call is aborted, with the error that says why. */
-  async guard<T>(step: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one step (a token, a fetch) and rejects as soon as the call is
+   * aborted, with the error that says why. A fetch's failure becomes a
+   * NetworkError; a token source's passes through as it is.
+   */
+  async guard<T>(step: () => Promise<T>, kind: 'fetch' | 'token' = 'fetch'): Promise<T> {
     const signal = this.signal
     if (signal?.aborted) throw this.#reason()
     let onAbort: (() => void) | undefined
@@ -221,7 +225,7 @@ class Limit {
       return await Promise.race([step(), aborted])
     } catch (error) {
       if (signal?.aborted) throw this.#reason()
-      if (error instanceof CountersignError) throw error
+      if (error instanceof CountersignError || kind === 'token') throw error
       throw new NetworkError(`${this.#what} failed: ${causeText(error)}`, { cause: error })
     } finally {
       if (onAbort) signal?.removeEventListener('abort', onAbort)

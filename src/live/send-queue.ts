@@ -25,17 +25,21 @@ export class SendQueue {
   /** Waiting for a writable connection, in send order. */
   #waiting: Entry[] = []
   /** Handed to a connection, not yet reported written. */
-  #inFlight = new Set<Entry>()
+  #inFlight = 0
   /** Set once nothing will be sent any more: later sends and failed writes are rejected with it. */
   #closedWith: (() => Error) | null = null
 
-  constructor(limit: number) {
+  readonly #requeued: () => void
+
+  /** `requeued` is told when a failed write went back into the queue, so a writable connection can take it. */
+  constructor(limit: number, requeued: () => void = () => {}) {
     this.#limit = limit
+    this.#requeued = requeued
   }
 
   /** Sends not yet written: waiting and in flight. The limit bounds this number. */
   get size(): number {
-    return this.#waiting.length + this.#inFlight.size
+    return this.#waiting.length + this.#inFlight
   }
 
   get waiting(): number {
@@ -58,15 +62,16 @@ export class SendQueue {
     const batch = this.#waiting
     this.#waiting = []
     for (const entry of batch) {
-      this.#inFlight.add(entry)
+      this.#inFlight++
       let settled = false
       write(entry.data, (error) => {
         if (settled) return
         settled = true
-        this.#inFlight.delete(entry)
+        this.#inFlight--
         if (!error) return entry.resolve()
         if (this.#closedWith) return entry.reject(this.#closedWith())
         this.#requeue(entry)
+        this.#requeued()
       })
     }
   }

@@ -38,7 +38,7 @@ import { isAuthSource, resolveTokenSource, tokenGateOf, type AuthSource, type To
 import { openWebSocket } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
-import { publicStream, warnSubscriberThrew } from './streams.js'
+import { Outbox, guardedStream, publicStream, warnSubscriberThrew } from './streams.js'
 import { watchTokens, type TokenWatch } from './token-watch.js'
 
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
@@ -101,6 +101,7 @@ export class LiveSocket {
   readonly #webSocket: ClientOptions | undefined
   readonly #actor: Actor<typeof liveSocketMachine>
   readonly #watch: TokenWatch
+  readonly #outbox = new Outbox()
   readonly #messages = new Subject<ServerMessage>()
   readonly #events = new Subject<LiveSocketEvent>()
   readonly #state: BehaviorSubject<LiveSocketStatus>
@@ -111,6 +112,10 @@ export class LiveSocket {
   /** The token last taken and the gate's refresh count then: what a refusal refers to. */
   #held: { token: string; generation: number } | null = null
   #outcome: SocketOutcome | null = null
+  /** A ping went out and no sign of life came since: the next one is told to the statechart (once, not per frame). */
+  #pingOutstanding = false
+  /** The connection sends may be written to now (the statechart's 'writable' tag), or null. */
+  #writableConnection: number | null = null
 
   readonly messages$: Observable<ServerMessage>
   readonly events$: Observable<LiveSocketEvent>
@@ -133,7 +138,9 @@ export class LiveSocket {
     liveSocketSettings(options.settings)
     this.#gate = tokenGateOf(source)
     this.#clock = options.clock ?? systemClock
-    this.#queue = new SendQueue(queueSize)
+    this.#queue = new SendQueue(queueSize, () => {
+      if (this.#writableConnection !== null) this.#flush(this.#writableConnection)
+    })
     this.#webSocket = options.webSocket
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve))
 
@@ -146,11 +153,15 @@ export class LiveSocket {
       },
       actions: {
         flushQueue: ({ context }) => this.#flush(context.connectionId),
-        sendPing: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.ping()),
+        sendPing: ({ context }) =>
+          this.#withConnection(context.connectionId, (ws) => {
+            this.#pingOutstanding = true
+            ws.ping()
+          }),
         terminate: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.terminate(), true),
         closeConnection: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.close(1000), true),
         rejectQueue: ({ context }) => this.#queue.close(() => sendRefusal(context.outcome!)),
-        emitRevoked: ({ context }) => this.#events.next({ type: 'revoked', at: context.outcome!.at, failure: context.lastFailure! }),
+        emitRevoked: ({ context }) => this.#outbox.put(this.#events, { type: 'revoked', at: context.outcome!.at, failure: context.lastFailure! }),
       },
     })
     const settings = options.settings
@@ -158,8 +169,8 @@ export class LiveSocket {
     this.#actor = createActor(machine, { input: { ...(settings ? { settings } : {}), jitterSeed } })
     this.#state = new BehaviorSubject<LiveSocketStatus>('idle')
     this.state$ = publicStream(this.#state.pipe(distinctUntilChanged()), warnSubscriberThrew)
-    this.messages$ = publicStream(this.#messages, warnSubscriberThrew)
-    this.events$ = publicStream(this.#events, warnSubscriberThrew)
+    this.messages$ = guardedStream(this.#messages, warnSubscriberThrew)
+    this.events$ = guardedStream(this.#events, warnSubscriberThrew)
 
     const auth = isAuthSource(target.auth) ? target.auth : null
     const changes = auth?.token$ ?? options.tokenChanges$ ?? null
@@ -179,9 +190,10 @@ export class LiveSocket {
         const status = liveSocketStatus(snapshot)
         const failure = snapshot.context.lastFailure
         if (failure !== lastFailure && failure !== null && status !== 'closed') {
-          this.#events.next({ type: 'disconnected', failure, retryAt: status === 'backingOff' ? snapshot.context.retryAt : null })
+          this.#outbox.put(this.#events, { type: 'disconnected', failure, retryAt: status === 'backingOff' ? snapshot.context.retryAt : null })
         }
         lastFailure = failure
+        this.#writableConnection = snapshot.hasTag('writable') ? snapshot.context.connectionId : null
         this.#state.next(status)
         if (snapshot.status === 'done') this.#finish(snapshot.output!)
       },
@@ -217,8 +229,7 @@ export class LiveSocket {
       throw new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())')
     }
     const sent = this.#queue.add(data)
-    const snapshot = this.#actor.getSnapshot()
-    if (snapshot.hasTag('writable')) this.#flush(snapshot.context.connectionId)
+    if (this.#writableConnection !== null) this.#flush(this.#writableConnection)
     return sent
   }
 
@@ -244,7 +255,7 @@ export class LiveSocket {
     const attach = (ws: WebSocket) => this.#adopt(ws, connectionId)
     await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
     const at = this.#clock.now()
-    this.#events.next({ type: 'open', connectionId, at })
+    this.#outbox.put(this.#events, { type: 'open', connectionId, at })
     return { at }
   }
 
@@ -254,7 +265,7 @@ export class LiveSocket {
     const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), reauth: null }
     this.#connection = connection
     ws.on('message', (data: RawData, isBinary: boolean) => this.#receive(connection, data, isBinary))
-    ws.on('pong', () => this.#tell({ type: 'PONG', connectionId, at: this.#clock.now() }))
+    ws.on('pong', () => this.#alive(connectionId))
     ws.once('close', (code: number, reason: Buffer) => {
       if (this.#connection === connection) this.#connection = null
       const at = this.#clock.now()
@@ -281,7 +292,7 @@ export class LiveSocket {
         resolve: (exp) => {
           settle()
           const at = this.#clock.now()
-          this.#events.next({ type: 'reauthenticated', connectionId, exp, at })
+          this.#outbox.put(this.#events, { type: 'reauthenticated', connectionId, exp, at })
           resolve({ exp, at })
         },
         reject: (failure) => {
@@ -299,19 +310,24 @@ export class LiveSocket {
 
   #receive(connection: Connection, data: RawData, isBinary: boolean): void {
     // Any frame shows the connection is alive, as a pong would.
-    this.#tell({ type: 'PONG', connectionId: connection.id, at: this.#clock.now() })
+    if (this.#pingOutstanding) this.#alive(connection.id)
     let message: ServerMessage
     try {
       message = decodeServerMessage(data, isBinary)
     } catch (error) {
-      this.#events.next({ type: 'invalidMessage', error: error as CountersignError })
+      this.#outbox.put(this.#events, { type: 'invalidMessage', error: error as CountersignError })
       return
     }
     if (message.kind === 'auth_ok') {
       connection.reauth?.resolve(message.exp)
       return
     }
-    this.#messages.next(message)
+    this.#outbox.put(this.#messages, message)
+  }
+
+  #alive(connectionId: number): void {
+    this.#pingOutstanding = false
+    this.#tell({ type: 'PONG', connectionId, at: this.#clock.now() })
   }
 
   /** Events of the connection after the socket has closed for good go nowhere. */
@@ -338,10 +354,10 @@ export class LiveSocket {
     this.#queue.close(() => sendRefusal(outcome))
     // Closed by the caller, the connection is already closing with 1000; after a failure of the machine it must not stay open.
     if (this.#connection?.ws.readyState === this.#connection?.ws.OPEN) this.#connection?.ws.close(1000)
-    this.#events.next({ type: 'closed', outcome })
+    this.#outbox.put(this.#events, { type: 'closed', outcome })
     this.#resolveClosed(outcome)
-    this.#events.complete()
-    this.#messages.complete()
+    this.#outbox.end(this.#events)
+    this.#outbox.end(this.#messages)
     this.#state.complete()
   }
 }

@@ -37,6 +37,44 @@ export function publicStream<T>(source: Observable<T>, report: Report): Observab
   return new GuardedObservable(source.pipe(observeOn(asapScheduler)), report)
 }
 
+/** A source whose values are already delivered a microtask later (through an Outbox): only guarded. */
+export function guardedStream<T>(source: Observable<T>, report: Report): Observable<T> {
+  return new GuardedObservable(source, report)
+}
+
+/**
+ * Values for several subjects, delivered together a microtask later in the
+ * order they were put in. One microtask per burst of frames instead of one
+ * scheduled action per value: on a busy socket that is most of the cost of
+ * asynchronous delivery.
+ */
+export class Outbox {
+  #pending: Array<() => void> = []
+  #scheduled = false
+
+  put<T>(subject: { next(value: T): void }, value: T): void {
+    this.#enqueue(() => subject.next(value))
+  }
+
+  end(subject: { complete(): void }): void {
+    this.#enqueue(() => subject.complete())
+  }
+
+  #enqueue(delivery: () => void): void {
+    this.#pending.push(delivery)
+    if (this.#scheduled) return
+    this.#scheduled = true
+    queueMicrotask(() => this.#drain())
+  }
+
+  #drain(): void {
+    // Values put while draining (a subscriber that sends, say) go in this same turn, after the others.
+    for (let i = 0; i < this.#pending.length; i++) this.#pending[i]!()
+    this.#pending = []
+    this.#scheduled = false
+  }
+}
+
 /** The default report: a process warning naming the kind of error only (a message could quote a secret). */
 export function warnSubscriberThrew(error: unknown): void {
   const kind = error instanceof Error ? error.name : typeof error

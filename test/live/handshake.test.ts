@@ -73,6 +73,41 @@ describe('LiveSocket handshakes on ws', () => {
   })
 })
 
+describe('LiveSocket token source failures', () => {
+  it('a token source that fails with an error of its own is asked again after a backoff, and the socket then connects', async () => {
+    server = await startWsServer((upgrade) => void upgrade.accept())
+    let calls = 0
+    const flaky = async () => {
+      if (++calls <= 2) throw new Error('token backend unreachable')
+      return 'token-1'
+    }
+    const socket = new LiveSocket({ url: server.url, tokenProvider: flaky }, { tokenCheckIntervalMs: false, settings: quick })
+    const seen = record(socket)
+    await eventually(() => socket.state === 'open', 'the connection')
+    expect(seen.of('disconnected').map((e) => [e.failure.kind, e.failure.message])).toEqual([
+      ['tokenUnavailable', 'token backend unreachable'],
+      ['tokenUnavailable', 'token backend unreachable'],
+    ])
+    expect(server.upgrades.map((u) => u.request.headers.authorization)).toEqual(['Bearer token-1'])
+    await socket.close()
+  })
+
+  it('a token source whose session is over closes the socket as "unauthenticated" without connecting', async () => {
+    server = await startWsServer((upgrade) => void upgrade.accept())
+    const { TokenRefreshError } = await import('../../src/errors.js')
+    const over = async () => {
+      throw new TokenRefreshError('the refresh token was revoked; a new login is needed')
+    }
+    const socket = new LiveSocket({ url: server.url, tokenProvider: over }, { tokenCheckIntervalMs: false, settings: quick })
+    expect(await socket.closed).toEqual({
+      reason: 'unauthenticated',
+      at: expect.any(Number),
+      failure: { kind: 'unauthenticated', code: 'token_refresh_failed', message: 'the refresh token was revoked; a new login is needed', at: expect.any(Number) },
+    })
+    expect(server.upgrades).toHaveLength(0)
+  })
+})
+
 describe('LiveSocket frames', () => {
   it('delivers binary frames as bytes, reports a frame that is not JSON without closing, and sends bytes as binary', async () => {
     server = await startWsServer(async (upgrade) => {

@@ -92,3 +92,16 @@ describe('SendQueue', () => {
     expect(queue.size).toBe(0)
   })
 })
+
+describe('SendQueue requeue notice', () => {
+  it('tells its owner when a failed write went back into the queue', () => {
+    let notices = 0
+    const queue = new SendQueue(10, () => notices++)
+    void queue.add('a')
+    const connection = recorder()
+    queue.flush(connection.write)
+    connection.frames[0]!.done(new Error('socket closed'))
+    expect(notices).toBe(1)
+    expect(queue.waiting).toBe(1)
+  })
+})

@@ -46,3 +46,26 @@ describe('LiveSocket streams', () => {
     expect(seen).toEqual([10, 'done'])
   })
 })
+
+describe('Outbox', () => {
+  it('delivers the values of several subjects together a microtask later, in the order put, and completions after', async () => {
+    const { Outbox } = await import('../../src/live/streams.js')
+    const outbox = new Outbox()
+    const letters = new Subject<string>()
+    const numbers = new Subject<number>()
+    const seen: string[] = []
+    letters.subscribe({ next: (v) => seen.push(v), complete: () => seen.push('letters done') })
+    numbers.subscribe((v) => {
+      seen.push(String(v))
+      // Put while draining: delivered in the same turn, after what was already waiting.
+      if (v === 1) outbox.put(numbers, 2)
+    })
+    outbox.put(letters, 'a')
+    outbox.put(numbers, 1)
+    outbox.put(letters, 'b')
+    outbox.end(letters)
+    expect(seen).toEqual([])
+    await Promise.resolve()
+    expect(seen).toEqual(['a', '1', 'b', 'letters done', '2'])
+  })
+})
