@@ -4,7 +4,8 @@
  * managers, against the real server.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AuthManager, MemoryStore, type AuthLifecycleEvent, type TokenStore } from '../../src/index.js'
+import { join } from 'node:path'
+import { AuthManager, CountersignError, FileStore, MemoryStore, type AuthLifecycleEvent, type TokenStore } from '../../src/index.js'
 import { ShiftedClock } from './support/clock.js'
 import { startBed, type Bed } from './support/bed.js'
 import { isDeviceAuthorization, isRefreshGrant } from './support/proxy.js'
@@ -126,6 +127,22 @@ describe('AuthManager: session stores', () => {
     expect(await auth.resume()).toBe('authenticated')
     expect(await auth.tokenProvider()).toBe(record.accessToken)
     expect(warnings).toEqual(['countersign: the stored machine snapshot did not restore; continuing with the tokens the record holds'])
+  })
+
+  it('rejects resume() with FILE_LOCKED when another writer holds the session file, and works once it is free', async () => {
+    const path = join(bed.dir, 'locked.json')
+    const holder = new FileStore(path)
+    await holder.open()
+    const store = new FileStore(path)
+    const auth = manager(store)
+    const error = await auth.resume().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CountersignError)
+    expect(error).toMatchObject({ code: 'file_locked', message: `the file ${path} is in use: this process already holds its writer lock (${path}.lock)` })
+    expect(auth.state).toBe('unknown')
+    await holder.close()
+    expect(await auth.resume()).toBeNull()
+    expect(auth.state).toBe('signedOut')
+    await store.close()
   })
 
   it('refreshes once for two managers sharing one store: the second adopts what the first saved', async () => {
