@@ -82,9 +82,9 @@ describe('protocol §3.2: long-poll', () => {
 
   it('answers a second long-poll on the same code at once as a plain poll while the first is held', async () => {
     const started = await startRegistration(url)
-    const first = track(pollToken(url, started.device_code, { wait: '2' }))
-    await sleep(200)
-    const second = await pollToken(url, started.device_code, { wait: '2' })
+    const first = track(pollToken(url, started.device_code, { wait: '3' }))
+    await sleep(500)
+    const second = await pollToken(url, started.device_code, { wait: '3' })
     expect(first.settled()).toBe(false)
     expectOAuthError(second, 400, 'authorization_pending', /not been decided/)
     expectOAuthError(await first.promise, 400, 'authorization_pending', /not been decided/)
