@@ -182,6 +182,23 @@ describe('HTTP client: time limits, aborts and network faults', () => {
     }
   })
 
+  it('the time limit covers reading the body too', async () => {
+    const stalling = await startTinyServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      response.write('first part, then nothing')
+    })
+    try {
+      const http = createHttpClient({ baseUrl: stalling.url, tokenProvider: async () => 'good' })
+      const response = await http.fetch('/stream', { timeoutMs: 100 })
+      expect(response.status).toBe(200)
+      const error = await response.text().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(NetworkError)
+      expect(error).toMatchObject({ code: ErrorCodes.NETWORK_ERROR, message: `GET ${stalling.url}/stream timed out after 100 ms` })
+    } finally {
+      await stalling.close()
+    }
+  })
+
   it('bounds the wait for a token by the same time limit', async () => {
     const http = createHttpClient({ baseUrl: api.url, tokenProvider: () => new Promise<string>(() => {}), timeoutMs: 30 })
     await expect(http.fetch('/me')).rejects.toMatchObject({ name: 'NetworkError', code: ErrorCodes.NETWORK_ERROR, message: `GET ${api.url}/me timed out after 30 ms` })
