@@ -277,7 +277,13 @@ export class ApprovalService {
     const agent = this.#db.agentsById.get(approval.agentId)
     if (!agent || agent.status !== 'active') throw invalidGrant('the agent of this request is no longer active')
     // A repeat inside the window: the earlier pair's family is revoked, a new one starts.
-    if (approval.familyId !== null) await this.#tokens.revokeFamily(approval.familyId, now)
+    if (approval.familyId !== null) {
+      // Redelivery recovers a pair lost on its way to the agent; a pair that was revoked (by the owner, by the agent, for reuse) stays so.
+      if (this.#db.familiesById.get(approval.familyId)?.revokedAt != null) {
+        throw invalidGrant('the tokens issued for this device code were revoked; a new approval is needed')
+      }
+      await this.#tokens.revokeFamily(approval.familyId, now)
+    }
     const { family, pair } = await this.#tokens.startFamily({ agent, approvalId: approval.id, clientId: approval.clientId, scope: approval.scope }, now)
     approval.exchangedAt ??= now
     approval.familyId = family.id

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { agentMe, expectOAuthError, jwtClaims, pollToken, refreshGrant, startProtocolServer, startRegistration, type ProtocolServer } from './protocol-support.js'
+import { agentMe, expectOAuthError, jwtClaims, pollToken, refreshGrant, revokeToken, startProtocolServer, startRegistration, type ProtocolServer } from './protocol-support.js'
 
 describe('protocol §3.3: the redelivery window', () => {
   let server: ProtocolServer
@@ -48,6 +48,23 @@ describe('protocol §3.3: the redelivery window', () => {
       const refreshed = await Promise.all([a, b].map(async (answer) => (await refreshGrant(url, answer.body.refresh_token)).status))
       expect(refreshed.filter((status) => status === 200)).toHaveLength(1)
     }
+  })
+
+  it.each([
+    ['the owner revoked the agent', async (tokens: any) => (await server.owner()).revokeAgent(tokens.agent_id)],
+    ['the agent revoked its refresh token (RFC 7009)', async (tokens: any) => void (await revokeToken(url, { token: tokens.refresh_token }))],
+    ['reuse of a rotated refresh token revoked the login', async (tokens: any) => {
+      await refreshGrant(url, tokens.refresh_token)
+      server.clock.advance(31_000)
+      await refreshGrant(url, tokens.refresh_token)
+    }],
+  ])('answers invalid_grant inside the window once %s: redelivery does not undo a revocation', async (_, revoke) => {
+    const { deviceCode } = await approvedDeviceCode()
+    const tokens = (await pollToken(url, deviceCode)).body
+    await revoke(tokens)
+    server.clock.advance(5_000)
+    expectOAuthError(await pollToken(url, deviceCode), 400, 'invalid_grant', /^the tokens issued for this device code were revoked; a new approval is needed$/)
+    expect((await agentMe(url, tokens.access_token)).status).toBe(401)
   })
 
   it('counts the window from the first exchange, not from the latest repeat', async () => {
