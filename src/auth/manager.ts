@@ -9,6 +9,7 @@ import { isExpiring, type AuthEvent } from '../../machines/auth.js'
 import { assertArgument, ErrorCodes, TokenRefreshError } from '../errors.js'
 import type { SessionStore } from '../../stores/contract.js'
 import type { TokenStore } from '../../stores/token-store.js'
+import { getAuthHeaderOf, getAuthTokenOf, type AuthToken } from '../token-source.js'
 import { ApprovalHandle } from './approval-handle.js'
 import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
 import { newFlow } from './flow.js'
@@ -165,6 +166,16 @@ export class AuthManager {
     runtime.ready().then(send, (error: unknown) => {
       log(runtime.config.logger, 'error', `countersign: setTokens() could not read the session store: ${error instanceof Error ? error.message : String(error)}`)
     })
+  }
+
+  /** `{ token, expiresIn }` (seconds left) of the current access token: the authenticator shape a backend hands its front end. */
+  getAuthToken(): Promise<AuthToken> {
+    return getAuthTokenOf(this, this.#runtime.config.clock)
+  }
+
+  /** `Bearer <token>`, for an Authorization header. */
+  getAuthHeader(): Promise<string> {
+    return getAuthHeaderOf(this)
   }
 
   /** Refreshes now; resolves once the new tokens are saved. Rejects with TokenRefreshError. */

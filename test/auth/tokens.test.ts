@@ -69,6 +69,17 @@ describe('AuthManager: tokens', () => {
     expect(bed.proxy.requests.length).toBe(requests)
   })
 
+  it('gives the current token as { token, expiresIn } and as an Authorization header', async () => {
+    const auth = manager()
+    await signedIn(auth)
+    const token = await auth.tokenProvider()
+    const { token: given, expiresIn } = await auth.getAuthToken()
+    expect(given).toBe(token)
+    expect(expiresIn).toBeGreaterThan(3590)
+    expect(expiresIn).toBeLessThanOrEqual(3600)
+    expect(await auth.getAuthHeader()).toBe(`Bearer ${token}`)
+  })
+
   it('forceRefresh() rotates the tokens, saves them before handing them out, and the new token works', async () => {
     const store = new MemoryStore()
     const auth = manager({}, store)
