@@ -31,6 +31,8 @@ export interface Flow {
   /** null while open; `failure: null` once approved and the tokens are saved. */
   outcome: { failure: AuthFailure | null } | null
   pollListeners: Set<(attempt: PollAttempt) => void> | null
+  /** The store's error when the request could not be saved (and so was never sent). */
+  storeError?: unknown
 }
 
 export function newFlow(key: string): Flow {

@@ -128,6 +128,7 @@ export class AuthManager {
     runtime.flow = flow
     runtime.send(event)
     await runtime.waitFor(() => flow.approval !== null || flow.outcome !== null)
+    if (flow.storeError !== undefined) throw flow.storeError
     if (flow.outcome?.failure) throw errorOfFailure(flow.outcome.failure)
     return new ApprovalHandle(runtime, flow)
   }

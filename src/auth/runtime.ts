@@ -63,6 +63,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #lease: Lease | null = null
   #unwatch: (() => void) | null = null
   #storeFailing = false
+  #lastStoreError: unknown = undefined
 
   constructor(baseUrl: string, store: SessionStore, ownsStore: boolean, config: ResolvedOptions) {
     this.baseUrl = baseUrl
@@ -270,6 +271,14 @@ export class AuthRuntime implements EffectHost, SaveSource {
       case 'pollAttempt':
         if (flow?.pollListeners) notifyPollAttempt(flow.pollListeners, { attempt: event.attempt, at: event.at })
         break
+      case 'faultRetry':
+        // A request that cannot be saved is never sent (rule 2): rather than retry behind the caller's back, end it and say why.
+        if (event.effect === 'persist' && flow !== null && flow.outcome === null && flow.approval === null && this.state === 'starting') {
+          flow.outcome = { failure: event.failure }
+          flow.storeError = this.#lastStoreError
+          queueMicrotask(() => this.send({ type: 'ABORT', at: this.config.clock.now() }))
+        }
+        break
       case 'refreshFailed':
         this.refreshFaults++
         this.faultsSinceTokens++
@@ -347,7 +356,12 @@ export class AuthRuntime implements EffectHost, SaveSource {
   }
 
   async persist(): Promise<void> {
-    await this.queue.request()
+    try {
+      await this.queue.request()
+    } catch (error) {
+      this.#lastStoreError = error
+      throw error
+    }
     const lease = this.#lease
     this.#lease = null
     await lease?.release().catch(() => {})

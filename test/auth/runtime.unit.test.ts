@@ -105,6 +105,21 @@ describe('AuthManager with a simulated clock and a scripted server', () => {
     expect(polls.map((r) => r.form.get('wait'))).toEqual(['25'])
   })
 
+  it('rejects register() with the store’s own error when the request cannot be saved, and sends nothing', async () => {
+    setUp()
+    const store = new MemoryStore()
+    store.save = () => Promise.reject(Object.assign(new Error('EACCES: permission denied, open session.json'), { code: 'EACCES' }))
+    const warnings: string[] = []
+    const auth = manager({ logger: { warn: (message) => warnings.push(message) } }, store)
+    const registering = auth.register({ name: 'Unsaved Agent' }).catch((e: unknown) => e)
+    await until(() => auth.state === 'signedOut')
+    const error = await registering
+    expect(error).toBeInstanceOf(Error)
+    expect(error).toMatchObject({ message: 'EACCES: permission denied, open session.json', code: 'EACCES' })
+    expect(server.requests.filter((r) => r.what === '/oauth/device_authorization')).toEqual([])
+    expect(warnings).toEqual(['countersign: could not save the session: Error: EACCES: permission denied, open session.json'])
+  })
+
   it('refuses bad waitForApproval() options with a TypeError naming the option', async () => {
     setUp()
     const auth = manager()
