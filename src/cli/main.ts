@@ -4,7 +4,13 @@
  */
 import { Command, CommanderError } from 'commander'
 import { ExitCode } from './exit-codes.js'
+import { loginCommand, registerCommand } from './approval-commands.js'
+import { demoCommand } from './demo.js'
+import { revokeCommand } from './revoke.js'
 import { serveCommand } from './serve.js'
+import { statusCommand } from './status.js'
+import { tokenCommand } from './token.js'
+import { watchCommand } from './watch.js'
 
 export interface GlobalOptions {
   json?: boolean
@@ -20,6 +26,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   serveCommand(program, setExitCode)
+  registerCommand(program, setExitCode)
+  loginCommand(program, setExitCode)
+  statusCommand(program, setExitCode)
+  tokenCommand(program, setExitCode)
+  revokeCommand(program, setExitCode)
+  watchCommand(program, setExitCode)
+  demoCommand(program, setExitCode)
   return program
 }
 

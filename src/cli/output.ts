@@ -17,6 +17,12 @@ export interface Output {
   line(text: string): void
   /** A JSON event line in JSON mode; a human line otherwise. */
   event(type: string, fields: Record<string, unknown>, human: string): void
+  /** A human line on stderr, for commands whose stdout is data (suppressed in JSON mode). */
+  note(text: string): void
+  /** One line of data on stdout, in both modes (`countersign token`). */
+  data(text: string): void
+  /** The streams written to, for spinners and QR codes. */
+  readonly streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }
   /** Reports an error once and gives the exit code it maps to. */
   fail(error: unknown): ExitCodeValue
 }
@@ -25,6 +31,13 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
   const json = options.json === true
   return {
     json,
+    streams,
+    note(text) {
+      if (!json) streams.err.write(`${text}\n`)
+    },
+    data(text) {
+      streams.out.write(`${text}\n`)
+    },
     line(text) {
       if (!json) streams.out.write(`${text}\n`)
     },

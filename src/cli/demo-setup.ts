@@ -1,0 +1,86 @@
+/**
+ * What `countersign demo` keeps under ./.countersign/ (git-ignored): the
+ * server's data, the agent's session, and demo.json (mode 0600) with the
+ * local owner's generated credentials and the port used last time, so a
+ * second run prints the same password and serves at the same address.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { createServer, type CountersignServer } from '../server/index.js'
+import { AtomicJsonFile } from '../../stores/atomic-file.js'
+
+export const DEMO_DIR = '.countersign'
+
+export interface DemoFiles {
+  dir: string
+  /** The reference server's data (owners, agents, token families, signing key). */
+  serverData: string
+  /** The demo agent's FileStore. */
+  agentStore: string
+  /** The owner's credentials and the last port. */
+  settings: string
+}
+
+export function demoFiles(cwd: string = process.cwd()): DemoFiles {
+  const dir = resolve(cwd, DEMO_DIR)
+  return { dir, serverData: join(dir, 'server.json'), agentStore: join(dir, 'agent.json'), settings: join(dir, 'demo.json') }
+}
+
+export interface DemoSettings {
+  format: 'countersign-demo'
+  owner: { email: string; password: string }
+  port: number | null
+}
+
+function isDemoSettings(value: unknown): value is DemoSettings {
+  const v = value as Partial<DemoSettings> | null
+  return (
+    typeof v === 'object' && v !== null && v.format === 'countersign-demo' &&
+    typeof v.owner?.email === 'string' && v.owner.email.includes('@') &&
+    typeof v.owner.password === 'string' && v.owner.password.length >= 8 &&
+    (v.port === null || (Number.isInteger(v.port) && v.port! > 0 && v.port! <= 65535))
+  )
+}
+
+export const DEMO_OWNER_EMAIL = 'owner@countersign.localhost'
+
+/** The saved settings, or new ones with a fresh password (saved at once). A corrupt file throws CorruptFileError and is left as it is. */
+export async function loadDemoSettings(files: DemoFiles): Promise<{ settings: DemoSettings; created: boolean }> {
+  await mkdir(files.dir, { recursive: true, mode: 0o700 })
+  const file = new AtomicJsonFile<DemoSettings>(files.settings, { validate: isDemoSettings })
+  const saved = await file.read()
+  if (saved !== null) return { settings: saved, created: false }
+  const settings: DemoSettings = { format: 'countersign-demo', owner: { email: DEMO_OWNER_EMAIL, password: randomBytes(12).toString('base64url') }, port: null }
+  await file.write(settings)
+  return { settings, created: true }
+}
+
+export async function saveDemoSettings(files: DemoFiles, settings: DemoSettings): Promise<void> {
+  await new AtomicJsonFile<DemoSettings>(files.settings, { validate: isDemoSettings }).write(settings)
+}
+
+export interface DemoServerOptions {
+  /** A port asked for on the command line: used or failed, never replaced. */
+  port?: number
+  accessTtl: number
+}
+
+/**
+ * Starts the reference server on the port of the last run when it is free
+ * (the agent's tokens name the server's address as their issuer), else on
+ * a free one. The owner is created when missing.
+ */
+export async function startDemoServer(files: DemoFiles, settings: DemoSettings, options: DemoServerOptions): Promise<{ server: CountersignServer; movedFrom: number | null }> {
+  const start = (port: number) => createServer({ host: '127.0.0.1', port, dataFile: files.serverData, accessTtl: options.accessTtl, owner: settings.owner })
+  if (options.port !== undefined) return { server: await start(options.port), movedFrom: null }
+  if (settings.port !== null) {
+    try {
+      return { server: await start(settings.port), movedFrom: null }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+      return { server: await start(0), movedFrom: settings.port }
+    }
+  }
+  return { server: await start(0), movedFrom: null }
+}

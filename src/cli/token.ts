@@ -1,0 +1,78 @@
+/**
+ * `countersign token`: prints a valid access token and nothing else on
+ * stdout, refreshing it first when it is due, so that
+ * `curl -H "Authorization: Bearer $(countersign token)" ...` works.
+ * Exit 3 without a session (or while its approval is still pending).
+ */
+import type { Command } from 'commander'
+import { firstValueFrom } from 'rxjs'
+import { CountersignError, ErrorCodes } from '../errors.js'
+import type { SessionRecord } from '../../stores/contract.js'
+import { ExitCode } from './exit-codes.js'
+import type { GlobalOptions } from './main.js'
+import { createOutput, type Output } from './output.js'
+import { issuerOf, isFileLocked, noSession, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
+import { isoTime } from './time.js'
+import { storeFlag } from './approval-commands.js'
+
+/** A token read from a store another process holds must live at least this long to be handed out. */
+const LOCKED_MIN_LIFETIME_MS = 5_000
+
+export function tokenCommand(program: Command, setExitCode: (code: number) => void): Command {
+  return withStoreOption(
+    program.command('token').description('print a valid access token (refreshed if due) and nothing else, for use in scripts; exit 3 without a session'),
+  ).action(async (options: StoreOptions, command: Command) => {
+    const output = createOutput(command.optsWithGlobals<GlobalOptions>())
+    const storePath = storePathOf(options)
+    let session: AgentSession | null = null
+    try {
+      const record = await peekSession(storePath, output)
+      const issuer = issuerOf(record, storePath)
+      try {
+        session = await openSession(storePath, issuer, output)
+      } catch (error) {
+        if (!isFileLocked(error)) throw error
+        printToken(output, tokenOfLockedRecord(record!, storePath, error as CountersignError))
+        return setExitCode(ExitCode.OK)
+      }
+      const { auth } = session
+      const resumed = await auth.resume()
+      if (resumed === null) throw noSession(storePath)
+      if (resumed !== 'authenticated') {
+        throw new CountersignError(
+          ErrorCodes.NOT_AUTHENTICATED,
+          `the approval is still pending (open ${resumed.approvalUrl}, code ${resumed.userCode}); "countersign watch${storeFlag(options)}" waits for it`,
+        )
+      }
+      const accessToken = await auth.tokenProvider()
+      const current = await firstValueFrom(auth.token$)
+      printToken(output, { accessToken, expiresAt: current?.accessToken === accessToken ? current.expiresAt : null, agentId: auth.agentId })
+      setExitCode(ExitCode.OK)
+    } catch (error) {
+      setExitCode(output.fail(error))
+    } finally {
+      await session?.close()
+    }
+  })
+}
+
+interface PrintedToken {
+  accessToken: string
+  expiresAt: number | null
+  agentId: string | null
+}
+
+function printToken(output: Output, token: PrintedToken): void {
+  if (output.json) output.event('token', { accessToken: token.accessToken, tokenType: 'Bearer', expiresAt: isoTime(token.expiresAt), agentId: token.agentId }, '')
+  else output.data(token.accessToken)
+}
+
+/** Another live process holds the store and refreshes it: its token is good while it lives. */
+function tokenOfLockedRecord(record: SessionRecord, storePath: string, locked: CountersignError): PrintedToken {
+  const { accessToken, accessExpiresAt } = record
+  if (accessToken === null) throw noSession(storePath, 'another process holds the store and it holds no token')
+  if (accessExpiresAt !== null && accessExpiresAt - Date.now() < LOCKED_MIN_LIFETIME_MS) {
+    throw new CountersignError(ErrorCodes.FILE_LOCKED, `${locked.message}, and the token it last saved is about to expire; try again in a moment`)
+  }
+  return { accessToken, expiresAt: accessExpiresAt, agentId: record.agentId }
+}
