@@ -89,6 +89,10 @@ describe('AuthManager across restarts (separate processes, FileStore, kill -9)',
   })
 
   it('restarts signed in without a new approval, and refreshes at the stored expiry minus the skew', async () => {
+    // Tokens live 6 s and refresh 2 s early: 4 s for the restart, even on a slow machine.
+    await bed.dispose()
+    bed = await startBed({ interval: 1, accessTtl: 6, refreshGrace: 30 })
+    storePath = join(bed.dir, 'session.json')
     const first = agent({ CS_SKEW_MS: '2000' })
     const handle = await first.next('handle')
     await bed.owner.approve(handle.userCode as string)
