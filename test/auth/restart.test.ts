@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startAgent, eventually, startBed, type AgentProcess, type Bed } from './support/bed.js'
 import { isDeviceAuthorization, isRefreshGrant, type ProxiedAnswer } from './support/proxy.js'
 
-describe('AuthManager across restarts (separate processes, FileStore, kill -9)', () => {
+// Each test starts agent processes (node + tsx): slow on a busy machine, so the limit is generous.
+describe('AuthManager across restarts (separate processes, FileStore, kill -9)', { timeout: 60_000 }, () => {
   let bed: Bed
   let agents: AgentProcess[]
   let storePath: string
@@ -139,7 +140,7 @@ describe('AuthManager across restarts (separate processes, FileStore, kill -9)',
   })
 })
 
-describe('AuthManager.dispose() in a process of its own', () => {
+describe('AuthManager.dispose() in a process of its own', { timeout: 60_000 }, () => {
   let bed: Bed
   let agents: AgentProcess[]
 

@@ -76,7 +76,7 @@ export function startAgent(env: Record<string, string>): AgentProcess {
   return {
     child,
     lines,
-    next(event, where = () => true, timeoutMs = 15_000) {
+    next(event, where = () => true, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = lines().find((line) => line.event === event && where(line))
