@@ -161,6 +161,7 @@ export type AuthEvent =
   | { type: 'SET_TOKENS'; tokens: TokenSet }
   | { type: 'REVOKE'; at: number }
 
+/** The effects whose faults are retried, as `faultRetry` events name them. */
 export type EffectName = 'persist' | 'startApproval' | 'pollApproval' | 'refreshTokens'
 
 /** Lifecycle events, for `actor.on(type, ...)`. None carries a token or a device code. */

@@ -7,6 +7,7 @@
 /** Why a token is asked for. 'unauthorized' means the server refused the last one: refresh, do not reuse it. */
 export type TokenReason = 'initial' | 'expired' | 'unauthorized'
 
+/** Timings of a LiveSocket: backoff, heartbeat and time limits (`options.settings`). */
 export interface LiveSocketSettings {
   /** First reconnect delay ceiling; doubles per consecutive failure. */
   backoffBaseMs: number
@@ -45,6 +46,7 @@ export interface LiveSocketInput {
  */
 export type SocketFailureKind = 'unauthorized' | 'revoked' | 'refused' | 'unauthenticated' | 'dropped' | 'tokenUnavailable'
 
+/** Why a connection ended or could not be made. */
 export interface SocketFailure {
   kind: SocketFailureKind
   message: string
@@ -58,6 +60,7 @@ export interface SocketFailure {
   code?: string
 }
 
+/** Why a LiveSocket closed for good: `closed` when asked to, or a failure no reconnect can fix. */
 export type SocketOutcomeReason = 'closed' | 'revoked' | 'refused' | 'unauthenticated'
 
 /** Why the socket reached `closed`: asked to, or a failure no reconnect can fix. */

@@ -6,10 +6,13 @@
  */
 import { AbortError } from './errors.js'
 
+/** Time and timers, injectable so that tests move a simulated clock. */
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number
+  /** Calls `fn` once `ms` have passed; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown
+  /** Cancels a timer set with setTimeout. */
   clearTimeout(handle: unknown): void
 }
 

@@ -49,9 +49,12 @@ export const ErrorCodes = {
   DISPOSED: 'disposed',
 } as const
 
+/** One of the stable codes in `ErrorCodes`: what a program branches on. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
+/** The options of every countersign error's constructor. */
 export interface CountersignErrorOptions {
+  /** The error that led to this one. */
   cause?: unknown
   /** HTTP status of the answer that led to the error, where there was one. */
   status?: number

@@ -1,5 +1,7 @@
 /**
  * `countersign`: the agent runtime.
+ *
+ * @module countersign
  */
 export { AuthManager, ApprovalHandle } from './auth/index.js'
 export type { AccessToken, AuthLifecycleEvent, AuthLogger, AuthManagerOptions, AuthState, LoginParams, PollAttempt, RegisterParams, Session, WaitForApprovalOptions } from './auth/index.js'
@@ -18,3 +20,6 @@ export { CloseCodes, decodeServerMessage, encodeAuth, encodeEcho } from './live/
 export type { EchoId, ServerMessage } from './live/messages.js'
 export { authenticatorFor, cachingAuthenticator, getAuthHeaderOf, getAuthTokenOf, tokenSourceOf, tokenSourceOfAuthenticator } from './token-source.js'
 export type { AuthSource, AuthToken, Authenticator, CachingAuthenticator, CachingAuthenticatorOptions, CustomAuthenticator, TokenChanges, TokenReason, TokenSource } from './token-source.js'
+export type { AuthEmitted, AuthFailure, EffectName } from '../machines/auth.js'
+export type { SocketFailureKind, SocketOutcomeReason } from '../machines/socket.js'
+export type { RawFrame } from './live/messages.js'

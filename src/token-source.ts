@@ -20,6 +20,7 @@ import { CountersignError, ErrorCodes } from './errors.js'
 /** Why a token is asked for. 'unauthorized': the server refused the last one; refresh, never repeat it. */
 export type TokenReason = 'initial' | 'expired' | 'unauthorized'
 
+/** The token function both live clients take: resolves with a current access token. */
 export type TokenSource = (reason?: TokenReason) => Promise<string>
 
 /** The authenticator token shape: `expiresIn` is the token's remaining lifetime in seconds. */
@@ -28,7 +29,9 @@ export interface AuthToken {
   expiresIn: number
 }
 
+/** The authenticator shape of the SDKs our users come from. */
 export interface Authenticator {
+  /** The current token and its remaining lifetime. */
   getAuthToken(): Promise<AuthToken>
   /** `Bearer <token>`. */
   getAuthHeader(): Promise<string>
@@ -36,18 +39,26 @@ export interface Authenticator {
 
 /** What a user writes: `getAuthHeader` is derived when missing. */
 export interface CustomAuthenticator {
+  /** The current token and its remaining lifetime, in seconds. */
   getAuthToken(): Promise<AuthToken>
+  /** `Bearer <token>`; derived from getAuthToken() when missing. */
   getAuthHeader?(): Promise<string>
 }
 
 /** A minimal subscribable, so any Observable (RxJS or not) fits. */
 export interface TokenChanges<T = unknown> {
-  subscribe(observer: { next: (value: T) => void; error?: (error: unknown) => void }): { unsubscribe(): void }
+  /** Starts the notifications. */
+  subscribe(observer: { next: (value: T) => void; error?: (error: unknown) => void }): {
+    /** Stops them. */
+    unsubscribe(): void
+  }
 }
 
 /** The part of an AuthManager the clients use: a token, a forced refresh, and the stream of token sets. */
 export interface AuthSource {
+  /** The current access token. */
   tokenProvider: () => Promise<string>
+  /** Refreshes now, whatever the token's expiry says. */
   forceRefresh(): Promise<unknown>
   readonly token$?: TokenChanges<{ accessToken: string } | null>
 }
@@ -118,12 +129,14 @@ function checkedAuthToken(value: unknown): AuthToken {
   return token as AuthToken
 }
 
+/** Options of `cachingAuthenticator()`. */
 export interface CachingAuthenticatorOptions {
   /** Refetch this long before the token expires, ms. Default 60 000. */
   earlyMs?: number
   clock?: Pick<Clock, 'now'>
 }
 
+/** What `cachingAuthenticator()` returns. */
 export interface CachingAuthenticator extends Authenticator {
   /** Forgets the cached token: the next call fetches a new one. */
   invalidate(): void

@@ -61,6 +61,7 @@ export interface SessionRecord extends SessionData {
   readonly version: number
 }
 
+/** Options of `save()` and `clear()`. */
 export interface WriteOptions {
   /**
    * Compare-and-set: the version the caller last saw (0 for "no record").
@@ -69,6 +70,7 @@ export interface WriteOptions {
   expectedVersion?: number
 }
 
+/** One change, as `watch()` reports it. */
 export interface SessionChange {
   /** The store's version after the change. */
   readonly version: number
@@ -78,6 +80,7 @@ export interface SessionChange {
   readonly origin: 'local' | 'remote'
 }
 
+/** Told of each change after it is durable, asynchronously. */
 export type SessionChangeListener = (change: SessionChange) => void
 
 /** A lease held on a name until `release()` or `expiresAt`, whichever comes first. */
@@ -89,6 +92,7 @@ export interface Lease {
   release(): Promise<void>
 }
 
+/** The contract every built-in session store implements: versioned records, compare-and-set, a change feed and leases (see the module notes above). */
 export interface SessionStore {
   /** The current record, or `null` when the store holds none. */
   load(): Promise<SessionRecord | null>

@@ -30,6 +30,7 @@ import { LeaseTable } from './lease.js'
 import { acquireFileLock, type FileLock, type FileLockOptions } from './lock.js'
 import { checkExpectedVersion, closedError, expectedVersionOf, isSessionData, pickSessionData, toRecord, toSessionData } from './session-record.js'
 
+/** Options of `new FileStore(path, options)`. */
 export interface FileStoreOptions {
   /** Observe a file another process writes: no lock, no writes. Default false. */
   readOnly?: boolean
@@ -49,6 +50,7 @@ interface FileDocument {
   session: SessionData | null
 }
 
+/** A session kept in one JSON file (mode 0600, one writer process at a time); see the module notes above. */
 export class FileStore implements SessionStore {
   readonly path: string
   readonly readOnly: boolean

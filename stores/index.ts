@@ -1,5 +1,9 @@
 /**
- * Session stores: the contract and the built-in backends.
+ * Session stores: the contract and the built-in backends. The common ones are
+ * also exported by `countersign`; each backend can be imported alone, e.g.
+ * `countersign/stores/file`.
+ *
+ * @module countersign/stores
  */
 export type {
   Lease,
@@ -16,4 +20,4 @@ export { isSessionStore } from './contract.js'
 export { MemoryStore, type MemoryStoreOptions } from './memory.js'
 export { FileStore, type FileStoreOptions } from './file.js'
 export { acquireFileLock, type FileLock, type FileLockOptions } from './lock.js'
-export { TokenStoreAdapter, isTokenStore, toSessionStore, type StoreChoiceOptions, type TokenStore } from './token-store.js'
+export { TokenStoreAdapter, isTokenStore, toSessionStore, type MaybePromise, type StoreChoiceOptions, type TokenStore } from './token-store.js'

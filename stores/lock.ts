@@ -20,6 +20,7 @@ import { hostname } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { CountersignError, ErrorCodes } from '../src/errors.js'
 
+/** Options of `acquireFileLock()`. */
 export interface FileLockOptions {
   /** Age of an untouched lock, in ms, after which it counts as abandoned. Default 10 000. */
   staleMs?: number
@@ -29,6 +30,7 @@ export interface FileLockOptions {
   onLost?: (error: CountersignError) => void
 }
 
+/** The writer lock of one file, held until `release()`. */
 export interface FileLock {
   /** The file this lock guards. */
   readonly path: string

@@ -8,11 +8,13 @@ import type { Lease, SessionChangeListener, SessionInput, SessionRecord, Session
 import { LeaseTable } from './lease.js'
 import { checkExpectedVersion, closedError, expectedVersionOf, toRecord, toSessionData } from './session-record.js'
 
+/** Options of `new MemoryStore()`. */
 export interface MemoryStoreOptions {
   /** Clock for lease expiry, epoch ms. Default `Date.now`. */
   now?: () => number
 }
 
+/** A session store in this process's memory: the default, gone when the process ends. */
 export class MemoryStore implements SessionStore {
   #record: SessionRecord | null = null
   #version = 0

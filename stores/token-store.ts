@@ -21,13 +21,18 @@ import { LeaseTable } from './lease.js'
 import { MemoryStore } from './memory.js'
 import { checkExpectedVersion, closedError, expectedVersionOf, toRecord, toSessionData } from './session-record.js'
 
-type MaybePromise<T> = T | Promise<T>
+/** A value, or a promise of it: TokenStore methods may be sync or async. */
+export type MaybePromise<T> = T | Promise<T>
 
 /** The token store shape of the seed API, accepted as is. */
 export interface TokenStore {
+  /** The saved access token; null, undefined or '' when there is none. */
   getAccessToken(): MaybePromise<string | null | undefined>
+  /** The saved refresh token; null, undefined or '' when there is none. */
   getRefreshToken(): MaybePromise<string | null | undefined>
+  /** Saves both tokens (a missing one as ''). */
   setTokens(accessToken: string, refreshToken: string): MaybePromise<void>
+  /** Forgets both tokens. */
   clear(): MaybePromise<void>
 }
 
@@ -40,6 +45,7 @@ export function isTokenStore(value: unknown): value is TokenStore {
   return tokenStoreMethods.every((name) => typeof candidate[name] === 'function')
 }
 
+/** Options of `toSessionStore()`, passed on to the store it makes. */
 export interface StoreChoiceOptions {
   /** Clock for lease expiry, epoch ms. Default `Date.now`. */
   now?: () => number
@@ -65,6 +71,7 @@ interface HeldTokens {
   refreshToken: string | null
 }
 
+/** A seed-shaped TokenStore used as a session store, within the limits in the module notes above. */
 export class TokenStoreAdapter implements SessionStore {
   readonly tokenStore: TokenStore
   #record: SessionRecord | null = null

@@ -7,6 +7,7 @@ import { errorOfFailure } from './failures.js'
 import type { Flow, PollAttempt } from './flow.js'
 import type { AuthRuntime } from './runtime.js'
 
+/** Options of `handle.waitForApproval()`. */
 export interface WaitForApprovalOptions {
   /** Poll at least this far apart, ms (never faster than the server asks). Default: the server's interval, or 3 s. */
   intervalMs?: number
@@ -18,6 +19,7 @@ export interface WaitForApprovalOptions {
   onPollAttempt?: (attempt: PollAttempt) => void
 }
 
+/** An approval a human is asked for: what to show them, and the wait for their decision. */
 export class ApprovalHandle {
   /** The URL a human opens to approve (with the user code filled in when the server supports it). */
   readonly approvalUrl: string

@@ -17,6 +17,7 @@ export interface ApprovalInfo {
   readonly agentId: string | null
 }
 
+/** One poll for the decision, as `onPollAttempt` is told of it. */
 export interface PollAttempt {
   /** 1 for the first poll of this approval. */
   readonly attempt: number

@@ -19,6 +19,7 @@ import type { AuthState, Session } from './session.js'
 import { RuntimeStreams, type AuthLifecycleEvent } from './streams.js'
 import { accessTokenOf, tokenSetOfStrings, type AccessToken } from './tokens.js'
 
+/** What `register()` asks for: a new agent. */
 export interface RegisterParams {
   /** Display name of the new agent (1-100 characters). */
   name: string
@@ -35,6 +36,11 @@ export interface LoginParams {
   scope?: string
 }
 
+/**
+ * An agent's session: sign-in through human approval (`register()`,
+ * `login()`, `resume()`), then a live access token (`tokenProvider`) kept
+ * fresh and saved in the store until `revoke()` or `dispose()`.
+ */
 export class AuthManager {
   readonly #runtime: AuthRuntime
   #tokenProvider: (() => Promise<string>) | null = null
@@ -50,14 +56,17 @@ export class AuthManager {
     this.#runtime = new AuthRuntime(url, chosen.store, chosen.owned, config)
   }
 
+  /** The approval server (issuer) this manager talks to, without a trailing slash. */
   get baseUrl(): string {
     return this.#runtime.baseUrl
   }
 
+  /** Where the session stands now. */
   get state(): AuthState {
     return this.#runtime.state
   }
 
+  /** The agent signed in or being approved; null when unknown (signed out, or a plain RFC 8628 provider). */
   get agentId(): string | null {
     return this.#runtime.agentId
   }
@@ -89,6 +98,7 @@ export class AuthManager {
     return (this.#tokenProvider ??= tokenProviderOf(this.#runtime))
   }
 
+  /** Asks for a new agent: resolves with the ApprovalHandle once the server has the request. */
   register(params: RegisterParams): Promise<ApprovalHandle> {
     assertArgument(typeof params === 'object' && params !== null, 'params', 'an object with a name')
     const { name, username, scope } = params
@@ -104,6 +114,7 @@ export class AuthManager {
     })
   }
 
+  /** Asks to sign in an existing agent (its owner approves): resolves with the ApprovalHandle. */
   login(params: LoginParams = {}): Promise<ApprovalHandle> {
     assertArgument(typeof params === 'object' && params !== null, 'params', 'an object: { agentId } or { username }')
     const { agentId, username, scope } = params

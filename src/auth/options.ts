@@ -9,12 +9,17 @@ import type { TokenStore } from '../../stores/token-store.js'
 
 /** Where the runtime reports what a caller should know about but that has no promise to reject. */
 export interface AuthLogger {
+  /** Detail for debugging. */
   debug?(message: string): void
+  /** Something worth knowing that needs no action. */
   info?(message: string): void
+  /** Something went wrong and the runtime carried on (a restore that fell back, a store that failed). */
   warn?(message: string): void
+  /** Something failed that no promise could report. */
   error?(message: string): void
 }
 
+/** The third argument of `new AuthManager(baseUrl, store, options)`; every field is optional. */
 export interface AuthManagerOptions {
   /** The public client id sent with every request. Default `countersign-agent`. */
   clientId?: string

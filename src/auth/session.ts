@@ -5,6 +5,7 @@
 import { refreshAtOf, type AuthFailure, type TokenSet } from '../../machines/auth.js'
 import type { ApprovalInfo } from './flow.js'
 
+/** Where an AuthManager's session stands: `auth.state`, and `state` in `session$`. */
 export type AuthState =
   /** The store has not been read yet; resume() or any use reads it. */
   | 'unknown'

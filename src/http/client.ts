@@ -25,6 +25,7 @@ import { AbortError, CountersignError, ErrorCodes, InsufficientScopeError, Netwo
 import { resolveTokenSource, tokenGateOf, type AuthSource, type TokenGate, type TokenSource } from '../token-source.js'
 import { challengeParams, insufficientScopeOf } from './challenge.js'
 
+/** Options of `createHttpClient()`: a base URL, and `auth` or `tokenProvider`. */
 export interface HttpClientOptions {
   /** Base URL: relative paths are resolved under it (its path included), and its origin alone gets the token. */
   baseUrl: string | URL
@@ -40,11 +41,13 @@ export interface HttpClientOptions {
   clock?: Clock
 }
 
+/** fetch's RequestInit, with a time limit of its own. */
 export interface HttpRequestInit extends RequestInit {
   /** Time limit of this call, ms (overrides the client's). */
   timeoutMs?: number
 }
 
+/** What `createHttpClient()` returns. */
 export interface HttpClient {
   readonly baseUrl: string
   /** fetch with the token: resolves with the Response, rejects as described in the module notes. */
@@ -53,6 +56,7 @@ export interface HttpClient {
 
 const positiveMs = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0
 
+/** A fetch that stays authenticated: see the module notes above for what it adds, retries and rejects. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object { baseUrl, tokenProvider } or { baseUrl, auth }')
   const base = parseBaseUrl(options.baseUrl)

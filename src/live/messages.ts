@@ -21,6 +21,7 @@ export type { SocketFailureKind } from '../../machines/socket.types.js'
 /** An echo id: what the caller uses to match a reply to its request. */
 export type EchoId = string | number
 
+/** A frame from the server, decoded. */
 export type ServerMessage =
   /** The in-band `auth` was accepted; `exp` is the new token's expiry in unix seconds. */
   | { kind: 'auth_ok'; exp: number }

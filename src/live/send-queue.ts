@@ -7,6 +7,7 @@
  */
 import { CountersignError, ErrorCodes } from '../errors.js'
 
+/** What `send()` takes: a string goes as a text frame, bytes as a binary frame. */
 export type OutgoingData = string | ArrayBuffer | ArrayBufferView
 
 interface Entry {

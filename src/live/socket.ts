@@ -44,6 +44,7 @@ import { watchTokens, type TokenWatch } from './token-watch.js'
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
 export type { OutgoingData } from './send-queue.js'
 
+/** Where a LiveSocket connects, and where its token comes from (`auth` or `tokenProvider`). */
 export interface LiveSocketTarget {
   /** ws:// or wss:// URL of the endpoint. */
   url: string | URL
@@ -52,6 +53,7 @@ export interface LiveSocketTarget {
   auth?: AuthSource
 }
 
+/** Options of `new LiveSocket(target, options)`. */
 export interface LiveSocketOptions {
   /** Most sends not yet written (waiting or in flight). Default 1000. */
   queueSize?: number
@@ -72,6 +74,7 @@ export interface LiveSocketOptions {
   jitterSeed?: number
 }
 
+/** What happened to a LiveSocket, on `events$`. None carries a token. */
 export type LiveSocketEvent =
   | { type: 'open'; connectionId: number; at: number }
   | { type: 'reauthenticated'; connectionId: number; exp: number; at: number }
@@ -93,6 +96,7 @@ interface Connection {
 const DEFAULT_QUEUE_SIZE = 1000
 const DEFAULT_TOKEN_CHECK_MS = 15_000
 
+/** One WebSocket kept open and authenticated until `close()`: see the module notes above. */
 export class LiveSocket {
   readonly #url: string
   readonly #gate: TokenGate

@@ -79,4 +79,5 @@ export type PollResult =
   | { kind: 'expired'; description: string | null }
   | { kind: 'invalidGrant'; description: string | null }
 
+/** What kind of token `revoke()` is handed (RFC 7009 `token_type_hint`). */
 export type TokenTypeHint = 'access_token' | 'refresh_token'

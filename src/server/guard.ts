@@ -20,6 +20,7 @@ import { CountersignError, ErrorCodes } from '../errors.js'
 import { bearerCredentials, insufficientScope, invalidToken, refusalFor, scopesOf, type BearerRefusal } from './resource/bearer.js'
 import { checkVerifyOptions, verifyAccessToken, type AccessTokenClaims, type VerifyOptions } from './verify.js'
 
+/** Options of `createFastifyGuard()` and `createNodeGuard()`: those of verifyAccessToken(), and what a token must grant. */
 export interface GuardOptions<Request> extends VerifyOptions {
   /** The realm named in challenges. Default `countersign`. */
   realm?: string

@@ -1,6 +1,8 @@
 /**
  * `countersign/server`: the reference approval server, and token verification
  * for resource servers that accept countersign tokens.
+ *
+ * @module countersign/server
  */
 export { createServer, type CountersignServer } from './server.js'
 export { serverDefaults, type ServerOptions } from './options.js'

@@ -66,6 +66,7 @@ export interface ResolvedServerOptions {
   logger: boolean
 }
 
+/** The settings a server runs with when `createServer()` is given none (durations in seconds). */
 export const serverDefaults = {
   host: '127.0.0.1',
   port: 4000,

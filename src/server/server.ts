@@ -11,6 +11,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { createOwner } from './owners.js'
 import { TokenService } from './tokens.js'
 
+/** A running reference server, as `createServer()` resolves it. */
 export interface CountersignServer {
   /** Base URL, e.g. http://127.0.0.1:4000 (the issuer). */
   readonly url: string
@@ -22,6 +23,12 @@ export interface CountersignServer {
 
 const SWEEP_EVERY_MS = 60_000
 
+/**
+ * Starts the reference approval server: the protocol's endpoints, the owner
+ * console and API, and the demo resources, listening once it resolves.
+ * Without `dataFile` it keeps everything in memory. Rejects when the port is
+ * taken, or when the data file is corrupt or held by another server.
+ */
 export async function createServer(options: ServerOptions = {}): Promise<CountersignServer> {
   const resolved = resolveServerOptions(options)
   const db = await ServerDatabase.open(resolved.dataFile)

@@ -24,6 +24,7 @@ export interface AccessTokenClaims extends JWTPayload {
   sid: string
 }
 
+/** What `verifyAccessToken()` accepts: which issuer and audience, and how much clock difference. */
 export interface VerifyOptions {
   /** The issuer's base URL, as its discovery document and the tokens' `iss` name it. */
   issuer: string
