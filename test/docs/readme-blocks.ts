@@ -1,8 +1,9 @@
 /**
  * The README's generated blocks, each between `<!-- name:start ... -->` and
- * `<!-- name:end -->` markers: the lifecycle diagrams drawn from machines/,
- * and the benchmark tables quoted from bench/RESULTS.md. Everything outside
- * the markers is written by hand.
+ * `<!-- name:end -->` markers: the contents line made from the README's own
+ * sections, the lifecycle diagrams drawn from machines/, and the benchmark
+ * tables quoted from bench/RESULTS.md. Everything outside the markers is
+ * written by hand.
  *
  *   node --import tsx test/docs/readme-blocks.ts          # print the blocks
  *   node --import tsx test/docs/readme-blocks.ts --write  # rewrite them in README.md
@@ -16,19 +17,37 @@ export const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 export const BENCH_RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url))
 export const UPDATE_COMMAND = 'node --import tsx test/docs/readme-blocks.ts --write'
 
-export type BlockName = keyof typeof diagrams | 'bench-results'
-export const blockNames: BlockName[] = [...(Object.keys(diagrams) as (keyof typeof diagrams)[]), 'bench-results']
+export type BlockName = 'contents' | keyof typeof diagrams | 'bench-results'
+export const blockNames: BlockName[] = ['contents', ...(Object.keys(diagrams) as (keyof typeof diagrams)[]), 'bench-results']
 
-async function contentOf(name: BlockName): Promise<string> {
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+export const anchorOf = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- ]/gu, '')
+    .replace(/ /g, '-')
+
+/** The `##` sections of a markdown text, code blocks left out. */
+export function sectionsOf(markdown: string): string[] {
+  return [...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^## (.+)$/gm)].map((match) => match[1]!.trim())
+}
+
+async function contentOf(name: BlockName, readme: string): Promise<string> {
+  if (name === 'contents') return `Contents: ${sectionsOf(readme).map((title) => `[${title}](#${anchorOf(title)})`).join(' · ')}`
   if (name === 'bench-results') return benchTablesMarkdown(await readFile(BENCH_RESULTS, 'utf8'))
   return ['```mermaid', lifecycleDiagram(diagrams[name]), '```'].join('\n')
 }
 
-const source = (name: BlockName) => (name === 'bench-results' ? 'bench/RESULTS.md' : 'machines/')
+const sources: Record<BlockName, string> = {
+  contents: "the README's sections",
+  'auth-lifecycle': 'machines/auth.ts',
+  'socket-lifecycle': 'machines/socket.ts',
+  'bench-results': 'bench/RESULTS.md',
+}
 
-/** A block as it must stand in the README, markers included. */
-export async function expectedBlock(name: BlockName): Promise<string> {
-  return `<!-- ${name}:start: generated from ${source(name)} by test/docs/readme-blocks.ts, do not edit by hand -->\n${await contentOf(name)}\n<!-- ${name}:end -->`
+/** A block as it must stand in `readme`, markers included. */
+export async function expectedBlock(name: BlockName, readme: string): Promise<string> {
+  return `<!-- ${name}:start: generated from ${sources[name]} by test/docs/readme-blocks.ts, do not edit by hand -->\n${await contentOf(name, readme)}\n<!-- ${name}:end -->`
 }
 
 const blockPattern = (name: string) => new RegExp(`<!-- ${name}:start[^\\n]*-->\\n[\\s\\S]*?<!-- ${name}:end -->`)
@@ -43,11 +62,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     let readme = await readFile(README, 'utf8')
     for (const name of blockNames) {
       if (blockIn(readme, name) === null) throw new Error(`README.md has no <!-- ${name}:start --> ... <!-- ${name}:end --> markers to write between`)
-      const block = await expectedBlock(name)
+      const block = await expectedBlock(name, readme)
       readme = readme.replace(blockPattern(name), () => block)
     }
     await writeFile(README, readme)
   } else {
-    for (const name of blockNames) console.log(`${await expectedBlock(name)}\n`)
+    const readme = await readFile(README, 'utf8')
+    for (const name of blockNames) console.log(`${await expectedBlock(name, readme)}\n`)
   }
 }

@@ -3,16 +3,9 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { benchTables } from './bench-tables.js'
-import { BENCH_RESULTS, README, UPDATE_COMMAND, blockIn, blockNames, expectedBlock } from './readme-blocks.js'
+import { BENCH_RESULTS, README, UPDATE_COMMAND, anchorOf, blockIn, blockNames, expectedBlock } from './readme-blocks.js'
 
 const root = dirname(README)
-
-/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
-const anchorOf = (heading: string) =>
-  heading
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\- ]/gu, '')
-    .replace(/ /g, '-')
 
 describe('README.md', () => {
   let readme: string
@@ -24,7 +17,7 @@ describe('README.md', () => {
   it.each(blockNames)('carries the %s block exactly as it is generated now', async (name) => {
     const current = blockIn(readme, name)
     expect(current, `README.md has no <!-- ${name}:start --> ... <!-- ${name}:end --> markers`).not.toBeNull()
-    expect(current, `README.md's ${name} block is stale: run \`${UPDATE_COMMAND}\``).toBe(await expectedBlock(name))
+    expect(current, `README.md's ${name} block is stale: run \`${UPDATE_COMMAND}\``).toBe(await expectedBlock(name, readme))
   })
 
   it('quotes every result table of bench/RESULTS.md', async () => {
