@@ -53,7 +53,7 @@ export class AuthManager {
     const url = parseBaseUrl(baseUrl)
     const config = resolveOptions(options)
     const chosen = resolveStore(store)
-    this.#runtime = new AuthRuntime(url, chosen.store, chosen.owned, config)
+    this.#runtime = new AuthRuntime(url, chosen, config)
   }
 
   /** The approval server (issuer) this manager talks to, without a trailing slash. */
@@ -100,6 +100,7 @@ export class AuthManager {
 
   /** Asks for a new agent: resolves with the ApprovalHandle once the server has the request. */
   register(params: RegisterParams): Promise<ApprovalHandle> {
+    this.#assertWriter('register()')
     assertArgument(typeof params === 'object' && params !== null, 'params', 'an object with a name')
     const { name, username, scope } = params
     assertArgument(typeof name === 'string' && name.trim().length > 0, 'params.name', 'a non-empty string')
@@ -116,6 +117,7 @@ export class AuthManager {
 
   /** Asks to sign in an existing agent (its owner approves): resolves with the ApprovalHandle. */
   login(params: LoginParams = {}): Promise<ApprovalHandle> {
+    this.#assertWriter('login()')
     assertArgument(typeof params === 'object' && params !== null, 'params', 'an object: { agentId } or { username }')
     const { agentId, username, scope } = params
     assertArgument(agentId === undefined || (typeof agentId === 'string' && agentId.length > 0), 'params.agentId', 'a non-empty string when given')
@@ -166,6 +168,7 @@ export class AuthManager {
 
   /** Uses tokens saved elsewhere (no approval). The access token's `exp` tells when to refresh. */
   setTokens(accessToken: string, refreshToken?: string | null): void {
+    this.#assertWriter('setTokens()')
     assertArgument(typeof accessToken === 'string' && accessToken.length > 0, 'accessToken', 'a non-empty string')
     assertArgument(refreshToken === undefined || refreshToken === null || typeof refreshToken === 'string', 'refreshToken', 'a string, null or undefined')
     const runtime = this.#runtime
@@ -194,6 +197,7 @@ export class AuthManager {
   async forceRefresh(): Promise<void> {
     const runtime = this.#runtime
     await runtime.ready()
+    if (runtime.follower) return forceFollowerRefresh(runtime)
     if (runtime.state === 'authenticating') await runtime.waitFor(() => runtime.state !== 'authenticating')
     if (runtime.state !== 'authenticated' && runtime.state !== 'refreshing') throw notAuthenticatedError(runtime)
     const before = runtime.tokens
@@ -207,7 +211,12 @@ export class AuthManager {
   }
 
   /** Revokes the tokens at the server (best effort, bounded) and clears the local session. */
-  async revoke(): Promise<void> {
+  revoke(): Promise<void> {
+    this.#assertWriter('revoke()')
+    return this.#revoke()
+  }
+
+  async #revoke(): Promise<void> {
     const runtime = this.#runtime
     await runtime.ready()
     if (runtime.state !== 'signedOut') {
@@ -221,6 +230,13 @@ export class AuthManager {
   /** Stops timers, effects and streams. The manager cannot be used afterwards; the process can exit. */
   dispose(): void {
     this.#runtime.dispose()
+  }
+
+  /** A follower only reads its session: the calls that change one need the store its keeper writes. */
+  #assertWriter(call: string): void {
+    if (this.#runtime.follower) {
+      throw new TypeError(`store is read-only: this AuthManager follows the session another process keeps there, so ${call} needs a writable store`)
+    }
   }
 
   #streams(): RuntimeStreams {
@@ -265,7 +281,9 @@ async function slowToken(runtime: AuthRuntime): Promise<string> {
       if (stillValid) return tokens.accessToken
       const fault = runtime.lastRefreshFault
       throw new TokenRefreshError(
-        tokens.refreshToken === null
+        runtime.follower
+          ? 'the access token expired and the process that keeps this session (its store is read-only here) has saved no newer one'
+          : tokens.refreshToken === null
           ? 'the access token expired and there is no refresh token; a new login is needed'
           : `the access token expired and the refresh has not succeeded yet${fault ? ` (${fault.message})` : ''}`,
         { code: fault?.code ?? ErrorCodes.TOKEN_REFRESH_FAILED },
@@ -274,6 +292,16 @@ async function slowToken(runtime: AuthRuntime): Promise<string> {
     await runtime.refreshOnce()
     asked = true
   }
+}
+
+/** A follower cannot refresh: it reads the store once more, and takes a newer set its keeper saved. */
+async function forceFollowerRefresh(runtime: AuthRuntime): Promise<void> {
+  const before = runtime.tokens
+  await runtime.reloadFollowed()
+  if (runtime.tokens !== null && runtime.tokens !== before) return
+  throw new TokenRefreshError('this AuthManager follows a session another process keeps (its store is read-only here) and that process has saved no newer token', {
+    code: runtime.tokens === null ? ErrorCodes.NOT_AUTHENTICATED : ErrorCodes.TOKEN_REFRESH_FAILED,
+  })
 }
 
 function notAuthenticatedError(runtime: AuthRuntime): TokenRefreshError {

@@ -68,19 +68,18 @@ export interface StoreChoice {
   store: SessionStore
   /** The manager made the store itself: nobody else can write it, and dispose() closes it. */
   owned: boolean
+  /** A read-only store: the manager follows the session another process keeps in it. */
+  follower: boolean
 }
 
 export function resolveStore(store: SessionStore | TokenStore | undefined | null): StoreChoice {
-  if (store === undefined || store === null) return { store: toSessionStore(undefined), owned: true }
+  if (store === undefined || store === null) return { store: toSessionStore(undefined), owned: true, follower: false }
   if (typeof store !== 'object') {
     throw new TypeError('store must be a TokenStore ({ getAccessToken, getRefreshToken, setTokens, clear }) or a session store such as MemoryStore or FileStore')
   }
-  if ((store as { readOnly?: unknown }).readOnly === true) {
-    throw new TypeError('store was opened read-only; an AuthManager writes its session, so it needs a writable store')
-  }
   const resolved = toSessionStore(store)
   // A wrapped TokenStore is ours to close; the tokens it holds are the caller's.
-  return { store: resolved, owned: resolved !== store }
+  return { store: resolved, owned: resolved !== store, follower: (store as { readOnly?: unknown }).readOnly === true }
 }
 
 /** One object for every manager built with the defaults: a fleet of thousands shares it. */

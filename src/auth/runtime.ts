@@ -21,11 +21,11 @@ import { serverMetadata } from './discovery.js'
 import { bindEffectHost, refreshAtServer, runtimeMachine, type EffectHost } from './effects.js'
 import { disposedError, effectFailure } from './failures.js'
 import { approvalInfoOf, notifyPollAttempt, type Flow } from './flow.js'
-import { log, type ResolvedOptions } from './options.js'
+import { log, type ResolvedOptions, type StoreChoice } from './options.js'
 import { SaveQueue, type PendingWrite, type SaveSource } from './persistence.js'
 import { planRestore, wakeTimeOf } from './restore.js'
 import { sessionOf, type AuthState, type Session } from './session.js'
-import { holdsNewerTokens, sharedRefresh } from './shared-refresh.js'
+import { holdsNewerTokens, sharedRefresh, tokensOfRecord } from './shared-refresh.js'
 import { isIdle, isStaleOver, recordOf, sameTokens, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
 import type { AuthLifecycleEvent, RuntimeStreams } from './streams.js'
 import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
@@ -35,6 +35,8 @@ export class AuthRuntime implements EffectHost, SaveSource {
   readonly baseUrl: string
   readonly store: SessionStore
   readonly ownsStore: boolean
+  /** The store is read-only: the session is kept by another process, and this manager follows it. */
+  readonly follower: boolean
   readonly config: ResolvedOptions
   readonly queue: SaveQueue
 
@@ -65,13 +67,14 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #storeFailing = false
   #lastStoreError: unknown = undefined
 
-  constructor(baseUrl: string, store: SessionStore, ownsStore: boolean, config: ResolvedOptions) {
+  constructor(baseUrl: string, choice: StoreChoice, config: ResolvedOptions) {
     this.baseUrl = baseUrl
-    this.store = store
-    this.ownsStore = ownsStore
+    this.store = choice.store
+    this.ownsStore = choice.owned
+    this.follower = choice.follower
     this.config = config
     this.skewMs = config.refreshSkewMs
-    this.queue = new SaveQueue(store, this)
+    this.queue = new SaveQueue(choice.store, this)
     this.#alarm = new Alarm(config.clock, () => {
       if (this.#actor === null && this.state !== 'disposed') this.#wake()
     })
@@ -95,6 +98,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
     this.queue.version = record?.version ?? 0
     this.queue.lastRecord = record
     if (!this.ownsStore) this.#watchStore()
+    if (this.follower) return this.#follow(record)
     const plan = planRestore(record, this.config.clock.now())
     if (plan.kind === 'snapshot') {
       const actor = this.#tryCreateActor(plan.snapshot)
@@ -173,6 +177,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
   }
 
   send(event: AuthEvent): void {
+    if (this.follower) throw new TypeError(`store is read-only: this AuthManager follows a session and cannot act on it (${event.type})`)
     this.#wake().send(event)
   }
 
@@ -340,6 +345,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
 
   async #refreshNow(): Promise<void> {
     const before = this.tokens
+    if (this.follower) return this.#nextFollowed(before)
     const faults = this.refreshFaults
     if (this.state === 'authenticated') this.send({ type: 'REFRESH' })
     await this.waitFor(() => this.tokens !== before || this.refreshFaults !== faults || (this.state !== 'authenticated' && this.state !== 'refreshing'))
@@ -429,6 +435,7 @@ export class AuthRuntime implements EffectHost, SaveSource {
   }
 
   #onStoreChange(change: SessionChange): void {
+    if (this.follower) return this.#follow(change.record)
     const record = change.record
     if (record === null) return
     // Our own writes arrive here too; once the queue is idle it knows which versions were ours.
@@ -440,6 +447,35 @@ export class AuthRuntime implements EffectHost, SaveSource {
   /** Someone else saved newer tokens: refresh, and the refresh adopts them from the store instead of asking the server. */
   #considerForeign(record: SessionRecord): void {
     if (this.state === 'authenticated' && holdsNewerTokens(record, this.tokens)) this.send({ type: 'REFRESH' })
+  }
+
+  // Following a session another process keeps (a read-only store)
+
+  /** Takes what the keeper saved: its tokens, or no session. */
+  #follow(record: SessionRecord | null): void {
+    if (this.state === 'disposed') return
+    const tokens = record === null ? null : tokensOfRecord(record, this.config.clock.now())
+    this.state = tokens === null ? 'signedOut' : 'authenticated'
+    this.agentId = record?.agentId ?? tokens?.agentId ?? null
+    if (!sameTokens(tokens, this.tokens)) {
+      this.tokens = tokens
+      this.faultsSinceTokens = 0
+      this.streams?.publishToken(tokens === null ? null : accessTokenOf(tokens))
+    }
+    this.#changed()
+  }
+
+  /** Reads the store once more (a follower's forceRefresh). */
+  async reloadFollowed(): Promise<void> {
+    this.#follow(await this.store.load())
+  }
+
+  /** Resolves when the keeper saves other tokens, or when `before` expires without a successor. */
+  #nextFollowed(before: TokenSet | null): Promise<void> {
+    const expiresAt = before?.accessExpiresAt ?? null
+    const alarm = new Alarm(this.config.clock, () => this.#changed())
+    alarm.set(expiresAt)
+    return this.waitFor(() => this.tokens !== before || (expiresAt !== null && this.config.clock.now() >= expiresAt)).finally(() => alarm.clear())
   }
 
   // The end

@@ -27,14 +27,21 @@ describe('AuthManager: misuse', () => {
     expect(typeError(() => new AuthManager('http://user:pw@example.test')).message).toBe('baseUrl must not carry credentials')
   })
 
-  it('refuses a store that is neither a TokenStore nor a session store, naming what it lacks', () => {
+  it('refuses a store that is neither a TokenStore nor a session store, naming what it lacks, and changes through a read-only one', () => {
     expect(typeError(() => new AuthManager(URL_, { getAccessToken() {}, getRefreshToken() {} } as never)).message).toBe(
       'store must be a TokenStore ({ getAccessToken, getRefreshToken, setTokens, clear }) or a session store such as MemoryStore or FileStore; it lacks setTokens, clear',
     )
     expect(typeError(() => new AuthManager(URL_, 'memory' as never)).message).toMatch(/^store must be a TokenStore/)
-    expect(typeError(() => new AuthManager(URL_, new FileStore('/tmp/never-written.json', { readOnly: true }))).message).toBe(
-      'store was opened read-only; an AuthManager writes its session, so it needs a writable store',
-    )
+    const follower = new AuthManager(URL_, new FileStore('/tmp/never-written.json', { readOnly: true }))
+    for (const [call, run] of [
+      ['register()', () => follower.register({ name: 'A' })],
+      ['login()', () => follower.login({ agentId: 'agt_1' })],
+      ['setTokens()', () => follower.setTokens('token')],
+      ['revoke()', () => follower.revoke()],
+    ] as const) {
+      expect(typeError(run).message).toBe(`store is read-only: this AuthManager follows the session another process keeps there, so ${call} needs a writable store`)
+    }
+    follower.dispose()
   })
 
   it('refuses options it does not know or of the wrong kind', () => {
