@@ -9,7 +9,7 @@ describe('examples/worker-fleet.ts', () => {
   // The example starts its own reference server and approves through its owner API: nothing to approve here.
   it('signs in every agent of the fleet, sees each refresh on its own, checks every token at the server, and cleans up', async () => {
     const before = await fleetFolders()
-    const fleet = runExample('worker-fleet', { FLEET_ACCESS_TTL: '2' }, ['40'])
+    const fleet = runExample('worker-fleet', { FLEET_ACCESS_TTL: '3' }, ['40'])
     expect(await fleet.exited).toEqual({ code: 0, signal: null })
     expect(fleet.stdout()).toMatch(/^40 agents signed in in \d+\.\d s; waiting for each to refresh$/m)
     expect(fleet.stdout()).toMatch(/^fleet: 40 agents signed in, 40 refreshed, 40 answered \/api\/agent\/me$/m)
