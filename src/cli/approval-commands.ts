@@ -90,7 +90,7 @@ async function runApproval(command: Command, options: ApprovalOptions, registeri
     }
     session = await openSession(storePath, options.server, output)
     const handle = await start(session.auth)
-    showApproval(output, handle, { qr: options.qr })
+    await showApproval(output, handle, { qr: options.qr })
     if (!options.wait) {
       output.event(
         'pending',

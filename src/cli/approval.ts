@@ -7,8 +7,7 @@
  * output is not JSON; otherwise one line says what is awaited, and in JSON
  * mode every poll attempt is an event.
  */
-import ora, { type Ora } from 'ora'
-import qrcode from 'qrcode-terminal'
+import type { Ora } from 'ora'
 import type { ApprovalHandle } from '../auth/index.js'
 import type { Output } from './output.js'
 import { clockTime, duration, isoTime } from './time.js'
@@ -25,7 +24,7 @@ export interface ShowApprovalOptions {
   qr: boolean
 }
 
-export function showApproval(output: Output, approval: ApprovalView, options: ShowApprovalOptions): void {
+export async function showApproval(output: Output, approval: ApprovalView, options: ShowApprovalOptions): Promise<void> {
   output.event(
     'approvalStarted',
     { approvalUrl: approval.approvalUrl, userCode: approval.userCode, agentId: approval.agentId, expiresAt: isoTime(approval.expiresAt) },
@@ -36,6 +35,8 @@ export function showApproval(output: Output, approval: ApprovalView, options: Sh
   if (approval.agentId !== null) output.line(`  agent id:     ${approval.agentId}`)
   output.line(`  expires:      ${clockTime(approval.expiresAt)}`)
   if (options.qr && !output.json && isTerminal(output.streams.out)) {
+    // ora and qrcode-terminal are loaded only when drawn: commands that never wait start faster.
+    const { default: qrcode } = await import('qrcode-terminal')
     qrcode.generate(approval.approvalUrl, { small: true }, (code) => output.line(code))
   }
 }
@@ -55,7 +56,7 @@ export interface WaitOptions {
  * errors (denied, expired, timeout).
  */
 export async function waitWithProgress(handle: ApprovalHandle, output: Output, options: WaitOptions): Promise<WaitOutcome> {
-  const spinner = startSpinner(output, handle.expiresAt)
+  const spinner = await startSpinner(output, handle.expiresAt)
   if (spinner === null && !output.json) output.line(`Waiting for approval (the request expires ${clockTime(handle.expiresAt)}) ...`)
   const waiting = handle.waitForApproval({
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -82,8 +83,9 @@ interface ProgressSpinner {
   finish(success: string | null): void
 }
 
-function startSpinner(output: Output, expiresAt: number): ProgressSpinner | null {
+async function startSpinner(output: Output, expiresAt: number): Promise<ProgressSpinner | null> {
   if (output.json || !isTerminal(output.streams.out) || !isTerminal(output.streams.err)) return null
+  const { default: ora } = await import('ora')
   let attempts = 0
   const text = () => `Waiting for approval · ${attempts === 0 ? 'starting' : `poll ${attempts}`} · expires in ${duration(expiresAt - Date.now())}`
   // discardStdin would put the terminal in raw mode, where Ctrl-C no longer raises SIGINT by itself.

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { createServer, type CountersignServer } from '../server/index.js'
+import type { CountersignServer } from '../server/index.js'
 import { AtomicJsonFile } from '../../stores/atomic-file.js'
 
 export const DEMO_DIR = '.countersign'
@@ -72,6 +72,8 @@ export interface DemoServerOptions {
  * a free one. The owner is created when missing.
  */
 export async function startDemoServer(files: DemoFiles, settings: DemoSettings, options: DemoServerOptions): Promise<{ server: CountersignServer; movedFrom: number | null }> {
+  // Loaded on use: the server's modules would slow every other command's start.
+  const { createServer } = await import('../server/index.js')
   const start = (port: number) => createServer({ host: '127.0.0.1', port, dataFile: files.serverData, accessTtl: options.accessTtl, owner: settings.owner })
   if (options.port !== undefined) return { server: await start(options.port), movedFrom: null }
   if (settings.port !== null) {

@@ -9,8 +9,8 @@
 import type { Command } from 'commander'
 import { AuthManager } from '../auth/index.js'
 import { CountersignError, ErrorCodes } from '../errors.js'
-import { createHttpClient } from '../http/client.js'
-import { LiveSocket, type LiveSocketEvent } from '../live/socket.js'
+import type { HttpClient } from '../http/client.js'
+import type { LiveSocket, LiveSocketEvent } from '../live/socket.js'
 import type { CountersignServer } from '../server/index.js'
 import { FileStore } from '../../stores/file.js'
 import { showApproval, waitWithProgress } from './approval.js'
@@ -21,6 +21,7 @@ import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
 import { port, seconds } from './parse.js'
 import { runtimeLogger } from './session.js'
+import { SettlingStore } from './settling-store.js'
 import { watchSignals } from './signals.js'
 import { clockTime, isoTime } from './time.js'
 
@@ -62,6 +63,7 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
   const files = demoFiles()
   let server: CountersignServer | null = null
   let store: FileStore | null = null
+  let settling: SettlingStore | null = null
   let auth: AuthManager | null = null
   let socket: LiveSocket | null = null
   let follower: SessionFollower | null = null
@@ -82,7 +84,8 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     store = new FileStore(files.agentStore, { onCorrupt: (error) => output.streams.err.write(`countersign: warning: ${error.message}; the agent starts over\n`) })
     await store.open()
     const previous = await store.load()
-    auth = new AuthManager(server.url, store, { logger: runtimeLogger(output) })
+    settling = new SettlingStore(store)
+    auth = new AuthManager(server.url, settling, { logger: runtimeLogger(output) })
     const issuerMoved = previous?.issuer != null && previous.issuer !== server.url
     const signedIn = await signIn(auth, server.url, output, { name: options.name, qr: options.qr, stopped, issuerMoved })
     if (signedIn === null) return stop(output, await stopped)
@@ -95,6 +98,7 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     )
 
     follower = followSession(auth, output)
+    const { LiveSocket } = await import('../live/socket.js')
     socket = new LiveSocket({ url: `${server.url.replace(/^http/, 'ws')}/ws`, auth })
     const liveSocket = socket
     liveSocket.events$.subscribe((event) => printSocketEvent(output, event))
@@ -112,6 +116,7 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     signals.dispose()
     follower?.stop()
     await socket?.close().catch(() => {})
+    await settling?.settled()
     auth?.dispose()
     await store?.close().catch(() => {})
     await server?.close().catch(() => {})
@@ -144,13 +149,14 @@ interface SignInOptions {
  * dropped once and the agent registers again. Null when stopped meanwhile.
  */
 async function signIn(auth: AuthManager, serverUrl: string, output: Output, options: SignInOptions): Promise<{ profile: AgentProfile; resumed: boolean } | null> {
+  const { createHttpClient } = await import('../http/client.js')
   const client = createHttpClient({ baseUrl: serverUrl, auth })
   for (let attempt = 0; ; attempt++) {
     const resumed = await auth.resume()
     if (resumed !== 'authenticated') {
       const handle = resumed ?? (await auth.register({ name: options.name }))
       if (resumed === null) output.line(`Registered the agent "${options.name}".`)
-      showApproval(output, handle, { qr: options.qr })
+      await showApproval(output, handle, { qr: options.qr })
       output.line('  (sign in with the owner email and password above, then press Approve)')
       const outcome = await waitWithProgress(handle, output, { stop: options.stopped })
       if (outcome.kind === 'stopped') return null
@@ -166,7 +172,7 @@ async function signIn(auth: AuthManager, serverUrl: string, output: Output, opti
   }
 }
 
-async function fetchProfile(client: ReturnType<typeof createHttpClient>): Promise<AgentProfile> {
+async function fetchProfile(client: HttpClient): Promise<AgentProfile> {
   const response = await client.fetch('/api/agent/me', { timeoutMs: 10_000 })
   if (response.status !== 200) throw new CountersignError(ErrorCodes.INVALID_RESPONSE, `/api/agent/me answered ${response.status}`, { status: response.status })
   return (await response.json()) as AgentProfile

@@ -3,7 +3,6 @@
  */
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
-import { createServer } from '../server/index.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
 import { OWNER_USAGE, ownerCredentials, port, positiveInteger, seconds, url } from './parse.js'
@@ -50,6 +49,8 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
       if (owner === null) command.error(`error: ${OWNER_USAGE}`, { exitCode: 2, code: 'countersign.usage' })
       const signals = watchSignals()
       try {
+        // Loaded here, not at the top: the server's modules would slow every other command's start.
+        const { createServer } = await import('../server/index.js')
         const server = await createServer({
           host: options.host,
           port: options.port,

@@ -12,6 +12,7 @@ import type { SessionRecord } from '../../stores/contract.js'
 import { FileStore } from '../../stores/file.js'
 import type { Output } from './output.js'
 import { defaultStorePath } from './paths.js'
+import { SettlingStore } from './settling-store.js'
 
 export interface StoreOptions {
   store?: string
@@ -61,7 +62,8 @@ export async function openSession(storePath: string, issuer: string, output: Out
     await store.close()
     throw error
   }
-  const auth = new AuthManager(issuer, store, { logger: runtimeLogger(output) })
+  const settling = new SettlingStore(store)
+  const auth = new AuthManager(issuer, settling, { logger: runtimeLogger(output) })
   let closing: Promise<void> | null = null
   return {
     auth,
@@ -70,6 +72,7 @@ export async function openSession(storePath: string, issuer: string, output: Out
     issuer,
     close() {
       closing ??= (async () => {
+        await settling.settled()
         auth.dispose()
         await store.close()
       })()

@@ -41,7 +41,7 @@ export function watchCommand(program: Command, setExitCode: (code: number) => vo
         const resumed = await auth.resume()
         if (resumed === null) throw noSession(storePath, (await firstValueFrom(auth.session$)).failure?.message)
         if (resumed !== 'authenticated') {
-          showApproval(output, resumed, { qr: options.qr })
+          await showApproval(output, resumed, { qr: options.qr })
           const outcome = await waitWithProgress(resumed, output, { stop: signals.received, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }) })
           if (outcome.kind === 'stopped') {
             output.note(`Stopped. The approval stays pending in ${storePath}; "countersign watch${storeFlag(options)}" goes on waiting for it.`)
