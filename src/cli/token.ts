@@ -15,8 +15,12 @@ import { issuerOf, isFileLocked, noSession, openSession, peekSession, storePathO
 import { isoTime } from './time.js'
 import { storeFlag } from './approval-commands.js'
 
-/** A token read from a store another process holds must live at least this long to be handed out. */
-const LOCKED_MIN_LIFETIME_MS = 5_000
+/**
+ * A token read from a store another process holds must live at least this
+ * long to be handed out. That process refreshes at half the token's life,
+ * so a saved token normally has far longer.
+ */
+const LOCKED_MIN_LIFETIME_MS = 1_000
 
 export function tokenCommand(program: Command, setExitCode: (code: number) => void): Command {
   return withStoreOption(

@@ -1,0 +1,110 @@
+/**
+ * `countersign --json demo` as a script sees it: the same story as the
+ * terminal demo in JSON lines, with the owner approving through the owner
+ * API; the session resumed on the next run, kept when the last port is
+ * taken, and registered anew when the server's data was removed.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CLI, startChild, type Child } from '../support/process.js'
+import { TestOwner } from '../support/server.js'
+import { jsonLines } from './helpers.js'
+
+describe('countersign --json demo', () => {
+  let cwd: string
+  const running: Child[] = []
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
+  })
+  afterAll(async () => {
+    for (const child of running) if (child.process.exitCode === null) child.process.kill('SIGKILL')
+    await rm(cwd, { recursive: true, force: true })
+  })
+
+  function demo(): Child {
+    const child = startChild(process.execPath, [CLI, '--json', 'demo', '--access-ttl', '2'], { cwd })
+    running.push(child)
+    return child
+  }
+
+  async function event(child: Child, type: string): Promise<any> {
+    const [line] = await child.waitForLine(new RegExp(`^\\{"type":"${type}".*\\}$`))
+    return JSON.parse(line)
+  }
+
+  async function stop(child: Child, signal: NodeJS.Signals = 'SIGINT'): Promise<any[]> {
+    child.process.kill(signal)
+    expect(await child.exited).toEqual({ code: 0, signal: null })
+    const events = jsonLines(child.stdout())
+    expect(events.at(-1)).toEqual({ type: 'stopped', signal })
+    return events
+  }
+
+  let firstAgentId = ''
+  let firstServer: any
+  let password = ''
+
+  it('prints server, owner, approval, authenticated, live socket and refresh events, and no token', async () => {
+    const child = demo()
+    firstServer = await event(child, 'server')
+    expect(firstServer).toEqual({ type: 'server', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), console: `${firstServer.url}/`, dataFile: join(cwd, '.countersign', 'server.json'), accessTtl: 2, movedFrom: null })
+    const owner = await event(child, 'owner')
+    expect(owner).toEqual({ type: 'owner', email: 'owner@countersign.localhost', password: expect.stringMatching(/^[\w-]{16}$/), created: true, file: join(cwd, '.countersign', 'demo.json') })
+    password = owner.password
+    const approval = await event(child, 'approvalStarted')
+    const human = await TestOwner.create(firstServer.url, owner.email, owner.password)
+    await human.approve(approval.userCode)
+
+    const authenticated = await event(child, 'authenticated')
+    expect(authenticated).toEqual({ type: 'authenticated', agentId: approval.agentId, name: 'Demo agent', username: 'demo-agent', owner: human.ownerId, scope: 'agent', resumed: false })
+    firstAgentId = authenticated.agentId
+    expect(await event(child, 'liveSocketOpen')).toMatchObject({ connectionId: 1 })
+    expect(await event(child, 'refreshed')).toMatchObject({ count: 1, accessExpiresAt: expect.any(String) })
+    await event(child, 'liveSocketReauthenticated')
+    await stop(child)
+
+    const saved = JSON.parse(await readFile(join(cwd, '.countersign', 'agent.json'), 'utf8')).session
+    expect(child.stdout()).not.toContain(saved.accessToken)
+    expect(child.stdout()).not.toContain(saved.refreshToken)
+  })
+
+  it('resumes on the next run at the same address, with the same owner password and no approval', async () => {
+    const child = demo()
+    expect(await event(child, 'server')).toMatchObject({ url: firstServer.url, movedFrom: null })
+    expect(await event(child, 'owner')).toMatchObject({ password, created: false })
+    expect(await event(child, 'authenticated')).toMatchObject({ agentId: firstAgentId, resumed: true })
+    await event(child, 'liveSocketOpen')
+    const events = await stop(child, 'SIGTERM')
+    expect(events.map((e) => e.type)).not.toContain('approvalStarted')
+  })
+
+  it('keeps the session when the last port is taken: another port, tokens refreshed for the new address', async () => {
+    const port = Number(new URL(firstServer.url).port)
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    try {
+      const child = demo()
+      const server = await event(child, 'server')
+      expect(server.movedFrom).toBe(port)
+      expect(server.url).not.toBe(firstServer.url)
+      expect(await event(child, 'authenticated')).toMatchObject({ agentId: firstAgentId, resumed: true })
+      await stop(child)
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+    }
+  })
+
+  it('registers again when the server no longer knows the saved session, and stops cleanly while waiting', async () => {
+    await rm(join(cwd, '.countersign', 'server.json'))
+    const child = demo()
+    expect(await event(child, 'owner')).toMatchObject({ password, created: false })
+    expect(await event(child, 'sessionRejected')).toEqual({ type: 'sessionRejected', message: expect.any(String) })
+    const approval = await event(child, 'approvalStarted')
+    expect(approval.agentId).not.toBe(firstAgentId)
+    await stop(child)
+  })
+})
