@@ -66,23 +66,24 @@ export interface DemoServerOptions {
   accessTtl: number
 }
 
+/** The port a first run tries, the reference server's default, so the examples' default URL reaches the demo server. */
+export const DEMO_FIRST_PORT = 4000
+
 /**
- * Starts the reference server on the port of the last run when it is free
- * (the agent's tokens name the server's address as their issuer), else on
- * a free one. The owner is created when missing.
+ * Starts the reference server on the port of the last run (the agent's
+ * tokens name the server's address as their issuer), or on 4000 the first
+ * time; when that port is taken, on a free one. The owner is created when
+ * missing. `movedFrom` names the last run's port when it had to move.
  */
 export async function startDemoServer(files: DemoFiles, settings: DemoSettings, options: DemoServerOptions): Promise<{ server: CountersignServer; movedFrom: number | null }> {
   // Loaded on use: the server's modules would slow every other command's start.
   const { createServer } = await import('../server/index.js')
   const start = (port: number) => createServer({ host: '127.0.0.1', port, dataFile: files.serverData, accessTtl: options.accessTtl, owner: settings.owner })
   if (options.port !== undefined) return { server: await start(options.port), movedFrom: null }
-  if (settings.port !== null) {
-    try {
-      return { server: await start(settings.port), movedFrom: null }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
-      return { server: await start(0), movedFrom: settings.port }
-    }
+  try {
+    return { server: await start(settings.port ?? DEMO_FIRST_PORT), movedFrom: null }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    return { server: await start(0), movedFrom: settings.port }
   }
-  return { server: await start(0), movedFrom: null }
 }

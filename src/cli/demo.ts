@@ -48,7 +48,7 @@ export function demoCommand(program: Command, setExitCode: (code: number) => voi
     .command('demo')
     .description('run server, owner and agent on this machine (data in ./.countersign): approve once, then watch the tokens stay fresh; Ctrl-C stops')
     .option('--access-ttl <seconds>', 'access token lifetime on the demo server, short so refreshes show', seconds('--access-ttl'), DEMO_ACCESS_TTL)
-    .option('--port <port>', "the demo server's port (default: the last run's, else a free one)", port)
+    .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time; a free one when that is taken)", port)
     .option('--name <name>', "the demo agent's name", 'Demo agent')
     .option('--no-qr', 'do not print a QR code of the approval URL')
     .action(async (options: DemoOptions, command: Command) => {

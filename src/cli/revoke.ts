@@ -9,7 +9,7 @@ import { NetworkError } from '../errors.js'
 import { ExitCode } from './exit-codes.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
-import { issuerOf, noSession, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
+import { issuerOf, noSessionOf, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 
 export function revokeCommand(program: Command, setExitCode: (code: number) => void): Command {
   return withStoreOption(program.command('revoke').description('revoke the session at the server and clear it from the store')).action(async (options: StoreOptions, command: Command) => {
@@ -22,7 +22,7 @@ export function revokeCommand(program: Command, setExitCode: (code: number) => v
       session = await openSession(storePath, issuer, output)
       const { auth } = session
       const resumed = await auth.resume()
-      if (resumed === null) throw noSession(storePath)
+      if (resumed === null) throw await noSessionOf(auth, storePath)
       const agentId = auth.agentId
       let confirmed = true
       const revoked = auth.events$.subscribe((event) => {

@@ -5,6 +5,7 @@
  * `register` and `login` ask for `--server`.
  */
 import type { Command } from 'commander'
+import { firstValueFrom } from 'rxjs'
 import { resolve } from 'node:path'
 import { AuthManager, type AuthLogger } from '../auth/index.js'
 import { CountersignError, ErrorCodes, type CorruptFileError } from '../errors.js'
@@ -92,6 +93,12 @@ export function issuerOf(record: SessionRecord | null, storePath: string): strin
   if (record === null) throw noSession(storePath)
   if (record.issuer === null) throw noSession(storePath, 'the stored session names no server')
   return record.issuer
+}
+
+/** The no-session error, saying why the last session or approval ended when the manager knows. */
+export async function noSessionOf(auth: AuthManager, storePath: string): Promise<CountersignError> {
+  const { failure } = await firstValueFrom(auth.session$)
+  return noSession(storePath, failure ? `the last one ended: ${failure.message}` : undefined)
 }
 
 export function noSession(storePath: string, detail?: string): CountersignError {

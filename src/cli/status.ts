@@ -70,7 +70,9 @@ async function settledSession(session: AgentSession): Promise<Session> {
   const deadline = Date.now() + SETTLE_MS
   for (;;) {
     const current = await firstValueFrom(auth.session$)
-    const busy = current.state === 'refreshing' || current.state === 'authenticating' || current.state === 'starting' || current.state === 'revoking'
+    // A restored approval past its expiry is ended by the runtime's own timer a moment later.
+    const expiring = current.state === 'pendingApproval' && current.approval !== null && current.approval.expiresAt <= Date.now()
+    const busy = expiring || current.state === 'refreshing' || current.state === 'authenticating' || current.state === 'starting' || current.state === 'revoking'
     if (!busy || Date.now() >= deadline) return current
     await new Promise((resolve) => setTimeout(resolve, 50))
   }

@@ -11,7 +11,7 @@ import type { SessionRecord } from '../../stores/contract.js'
 import { ExitCode } from './exit-codes.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
-import { issuerOf, isFileLocked, noSession, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
+import { issuerOf, isFileLocked, noSession, noSessionOf, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 import { isoTime } from './time.js'
 import { storeFlag } from './approval-commands.js'
 
@@ -41,7 +41,7 @@ export function tokenCommand(program: Command, setExitCode: (code: number) => vo
       }
       const { auth } = session
       const resumed = await auth.resume()
-      if (resumed === null) throw noSession(storePath)
+      if (resumed === null) throw await noSessionOf(auth, storePath)
       if (resumed !== 'authenticated') {
         throw new CountersignError(
           ErrorCodes.NOT_AUTHENTICATED,

@@ -14,7 +14,7 @@ import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
 import { seconds } from './parse.js'
-import { issuerOf, noSession, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
+import { issuerOf, noSessionOf, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 import { watchSignals } from './signals.js'
 import { clockTime, isoTime } from './time.js'
 
@@ -39,7 +39,7 @@ export function watchCommand(program: Command, setExitCode: (code: number) => vo
         const { auth } = session
         follower = followSession(auth, output)
         const resumed = await auth.resume()
-        if (resumed === null) throw noSession(storePath, (await firstValueFrom(auth.session$)).failure?.message)
+        if (resumed === null) throw await noSessionOf(auth, storePath)
         if (resumed !== 'authenticated') {
           await showApproval(output, resumed, { qr: options.qr })
           const outcome = await waitWithProgress(resumed, output, { stop: signals.received, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }) })

@@ -96,6 +96,24 @@ describe('countersign status, token and revoke', () => {
     expect((await runCli(['token', '--store', store])).code).toBe(0)
   })
 
+  it('reports an approval that expired while nobody waited as ended: status, token and watch exit 3 and say so', async () => {
+    const shortLived = await startTestServer({ approvalTtl: 1 })
+    try {
+      const started = cli(['--json', 'register', '--server', shortLived.url, '--name', 'Forgotten', '--store', store, '--no-wait'])
+      const approval = await approvalOf(started)
+      expect((await started.exited).code).toBe(0)
+      await new Promise((resolve) => setTimeout(resolve, Date.parse(approval.expiresAt) - Date.now() + 100))
+      const status = await runCli(['status', '--store', store])
+      expect(status.code).toBe(3)
+      expect(status.stdout).toContain('state:    signedOut\n')
+      expect(status.stdout).toContain('ended:    the approval request expired before it was approved\n')
+      expect(status.stderr).toContain(`no session in ${store} (the last one ended: the approval request expired before it was approved)`)
+      for (const command of ['token', 'watch']) expect((await runCli([command, '--store', store])).code).toBe(3)
+    } finally {
+      await shortLived.dispose()
+    }
+  })
+
   it('token prints only the access token, which the server accepts as a Bearer token', async () => {
     const agentId = await registeredAgent(test.url, owner, store, 'Curl agent')
     const result = await runCli(['token', '--store', store])

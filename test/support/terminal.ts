@@ -5,6 +5,9 @@
  * (CI=true), where a missing tmux is a failure (.ci/run installs it).
  */
 import { execFile, execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -25,7 +28,7 @@ let counter = 0
 
 export interface TerminalOptions {
   cwd: string
-  /** The program and its arguments; it runs as the pane's process (no shell in between). */
+  /** The program and its arguments. */
   command: string[]
   env?: Record<string, string>
   width?: number
@@ -34,20 +37,27 @@ export interface TerminalOptions {
 
 export class Terminal {
   readonly #socket: string
+  readonly #dir: string
   #closed = false
 
-  private constructor(socket: string) {
+  private constructor(socket: string, dir: string) {
     this.#socket = socket
+    this.#dir = dir
   }
 
-  /** Starts the program in a new tmux server of its own; the pane stays after the program exits, so its exit status can be read. */
+  /** Starts the program in a new tmux server of its own. */
   static async start(options: TerminalOptions): Promise<Terminal> {
     const socket = `countersign-test-${process.pid}-${++counter}`
+    const dir = await mkdtemp(join(tmpdir(), 'countersign-terminal-'))
     const quoted = options.command.map(shellQuote).join(' ')
     const env = Object.entries(options.env ?? {}).flatMap(([name, value]) => ['-e', `${name}=${value}`])
-    // -f /dev/null: the user's tmux.conf must not change what the test sees; `exec` leaves the program alone in the pane, so Ctrl-C reaches only it.
-    await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(options.width ?? 200), '-y', String(options.height ?? 60), '-c', options.cwd, ...env, `exec ${quoted}`, ';', 'set-option', '-g', 'remain-on-exit', 'on', ';', 'set-option', '-g', 'history-limit', '10000'])
-    return new Terminal(socket)
+    // tmux 3.3 does not always learn a pane's exit status (it can see the terminal close first), so a shell
+    // writes it down. Its trap keeps it alive through Ctrl-C, and a trapped signal is reset to the default in
+    // the program, which gets Ctrl-C exactly as from an interactive shell. A signal shows as 128 + its number.
+    const script = `trap : INT; ${quoted}; echo $? > ${shellQuote(join(dir, 'status'))}`
+    // -f /dev/null: the user's tmux.conf must not change what the test sees.
+    await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(options.width ?? 200), '-y', String(options.height ?? 60), '-c', options.cwd, ...env, script, ';', 'set-option', '-g', 'remain-on-exit', 'on', ';', 'set-option', '-g', 'history-limit', '10000'])
+    return new Terminal(socket, dir)
   }
 
   /** Everything the pane shows and has scrolled away, wrapped lines joined. */
@@ -73,13 +83,12 @@ export class Terminal {
     await tmux(this.#socket, ['send-keys', '-t', 'main', ...keys])
   }
 
-  /** The program's exit status once it has exited (null when a signal ended it). */
-  async waitForExit(timeoutMs = 15_000): Promise<number | null> {
+  /** The program's exit status once it has exited (128 + the signal's number when a signal ended it). */
+  async waitForExit(timeoutMs = 15_000): Promise<number> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const { stdout } = await tmux(this.#socket, ['display-message', '-p', '-t', 'main', '#{pane_dead} #{pane_dead_status} #{pane_dead_signal}'])
-      const [dead, status] = stdout.trim().split(' ')
-      if (dead === '1') return status === '' || status === undefined ? null : Number(status)
+      const status = await readFile(join(this.#dir, 'status'), 'utf8').catch(() => '')
+      if (status.endsWith('\n')) return Number(status.trim())
       if (Date.now() > deadline) throw new Error(`the program did not exit within ${timeoutMs} ms; the screen:\n${await this.screen()}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -90,6 +99,7 @@ export class Terminal {
     if (this.#closed) return
     this.#closed = true
     await tmux(this.#socket, ['kill-server']).catch(() => {})
+    await rm(this.#dir, { recursive: true, force: true })
   }
 }
 
