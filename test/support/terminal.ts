@@ -24,8 +24,6 @@ function hasTmux(): boolean {
 /** True when terminal tests should be skipped: no tmux here, and not in CI. */
 export const skipTerminalTests = !hasTmux() && process.env.CI !== 'true'
 
-let counter = 0
-
 export interface TerminalOptions {
   cwd: string
   /** The program and its arguments. */
@@ -47,8 +45,9 @@ export class Terminal {
 
   /** Starts the program in a new tmux server of its own. */
   static async start(options: TerminalOptions): Promise<Terminal> {
-    const socket = `countersign-test-${process.pid}-${++counter}`
     const dir = await mkdtemp(join(tmpdir(), 'countersign-terminal-'))
+    // A socket of its own in the temp folder: no clash with the user's tmux, and nothing left behind.
+    const socket = join(dir, 'tmux.sock')
     const quoted = options.command.map(shellQuote).join(' ')
     const env = Object.entries(options.env ?? {}).flatMap(([name, value]) => ['-e', `${name}=${value}`])
     // tmux 3.3 does not always learn a pane's exit status (it can see the terminal close first), so a shell
@@ -104,7 +103,7 @@ export class Terminal {
 }
 
 function tmux(socket: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('tmux', ['-L', socket, ...args], { encoding: 'utf8' })
+  return run('tmux', ['-S', socket, ...args], { encoding: 'utf8' })
 }
 
 function shellQuote(word: string): string {
