@@ -58,9 +58,12 @@ export interface WaitOptions {
 export async function waitWithProgress(handle: ApprovalHandle, output: Output, options: WaitOptions): Promise<WaitOutcome> {
   const spinner = await startSpinner(output, handle.expiresAt)
   if (spinner === null && !output.json) output.line(`Waiting for approval (the request expires ${clockTime(handle.expiresAt)}) ...`)
+  // A poll already under way when the wait is stopped must not print after the command's last line.
+  let over = false
   const waiting = handle.waitForApproval({
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     onPollAttempt: (attempt) => {
+      if (over) return
       spinner?.attempt(attempt.attempt)
       if (output.json) output.event('pollAttempt', { attempt: attempt.attempt, at: isoTime(attempt.at), expiresAt: isoTime(handle.expiresAt) }, '')
     },
@@ -74,6 +77,8 @@ export async function waitWithProgress(handle: ApprovalHandle, output: Output, o
   } catch (error) {
     spinner?.finish(null)
     throw error
+  } finally {
+    over = true
   }
 }
 

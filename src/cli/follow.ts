@@ -31,7 +31,8 @@ export function followSession(auth: AuthManager, output: Output): SessionFollowe
   ended.catch(() => {})
   const sessions = auth.session$.subscribe((session) => (latest = session))
   // A lifecycle event and the session it leads to are published in the same turn; a timer later both have arrived.
-  const later = (print: () => void) => setTimeout(print, 0)
+  let stopped = false
+  const later = (print: () => void) => setTimeout(() => stopped || print(), 0)
   const events = auth.events$.subscribe((event: AuthLifecycleEvent) => {
     switch (event.type) {
       case 'refreshed':
@@ -79,6 +80,7 @@ export function followSession(auth: AuthManager, output: Output): SessionFollowe
       return latest
     },
     stop() {
+      stopped = true
       sessions.unsubscribe()
       events.unsubscribe()
     },
