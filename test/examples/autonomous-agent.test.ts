@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestServer, TestOwner, type TestServer } from '../support/server.js'
-import { runExample, secretsIn, userCodeOf } from './support.js'
+import { runExample, secretsIn, stopExamples, userCodeOf } from './support.js'
 
 describe('examples/autonomous-agent.ts', () => {
   let server: TestServer
@@ -16,14 +16,19 @@ describe('examples/autonomous-agent.ts', () => {
     storePath = join(server.dir, 'agent.json')
     env = { COUNTERSIGN_SERVER: server.url, AGENT_STORE: storePath, AGENT_NAME: 'Example Agent' }
   })
-  afterEach(() => server.dispose())
+  afterEach(async () => {
+    await stopExamples()
+    await server.dispose()
+  })
 
   it('registers, waits for the approval it printed, calls /api/agent/me, and resumes the saved session on the next run without asking again', async () => {
     const first = runExample('autonomous-agent', env)
     const [, approvalUrl] = await first.waitForLine(/^approve this agent at (\S+)$/)
     const userCode = userCodeOf(approvalUrl!)
     expect(approvalUrl).toBe(`${server.url}/device?user_code=${userCode}`)
-    expect(first.stdout()).toContain(`(or enter the code ${userCode} at ${server.url}/device)`)
+    // The two lines may come in separate chunks: wait for the second one too.
+    const [, typedCode, page] = await first.waitForLine(/^\(or enter the code (\S+) at (\S+)\)$/)
+    expect([typedCode, page]).toEqual([userCode, `${server.url}/device`])
 
     await owner.approve(userCode)
     expect(await first.exited).toEqual({ code: 0, signal: null })

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestServer, TestOwner, type TestServer } from '../support/server.js'
-import { runExample, secretsIn, userCodeOf } from './support.js'
+import { runExample, secretsIn, stopExamples, userCodeOf } from './support.js'
 
 describe('examples/backend-token-endpoint.ts', () => {
   let server: TestServer
@@ -11,7 +11,10 @@ describe('examples/backend-token-endpoint.ts', () => {
     server = await startTestServer({ accessTtl: 600 })
     owner = await TestOwner.create(server.url)
   })
-  afterEach(() => server.dispose())
+  afterEach(async () => {
+    await stopExamples()
+    await server.dispose()
+  })
 
   it('hands the front end { token, expiresIn } without the refresh token, and its API accepts that token only', async () => {
     const storePath = join(server.dir, 'backend.json')

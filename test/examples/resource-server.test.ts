@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuthManager } from 'countersign'
 import { startTestServer, TestOwner, type TestServer } from '../support/server.js'
 import type { Child } from '../support/process.js'
-import { runExample } from './support.js'
+import { runExample, stopExamples } from './support.js'
 
 describe('examples/resource-server.ts', () => {
   let server: TestServer
@@ -24,7 +24,7 @@ describe('examples/resource-server.ts', () => {
     base = (await api.waitForLine(/^resource server listening on (\S+), accepting tokens of /))[1]!
   })
   afterAll(async () => {
-    api?.process.kill('SIGINT')
+    await stopExamples()
     for (const { auth } of agents) auth.dispose()
     await server.dispose()
   })

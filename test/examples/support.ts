@@ -6,8 +6,27 @@
 import { readFile } from 'node:fs/promises'
 import { startChild, type Child } from '../support/process.js'
 
+/** Examples started and not yet closed, with the promise of their close. */
+const running = new Map<Child, Promise<unknown>>()
+
+/** Kills whatever example a failed test left running, and waits for it to close, so its files can be removed. */
+export async function stopExamples(): Promise<void> {
+  for (const [child, closed] of running) {
+    child.process.kill('SIGKILL')
+    await closed
+  }
+}
+
+/** Runs an example; `exited` waits for 'close', so stdout and stderr hold everything the process wrote. */
 export function runExample(name: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Child {
-  return startChild(process.execPath, ['--import', 'tsx', `examples/${name}.ts`, ...args], { env })
+  const started = startChild(process.execPath, ['--import', 'tsx', `examples/${name}.ts`, ...args], { env })
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    started.process.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }))
+  })
+  const child: Child = { ...started, exited: closed }
+  running.set(child, closed)
+  void closed.then(() => running.delete(child))
+  return child
 }
 
 /** The tokens a session file holds, to check that none of them was printed. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestServer, TestOwner, type TestServer } from '../support/server.js'
-import { runExample, secretsIn, userCodeOf } from './support.js'
+import { runExample, secretsIn, stopExamples, userCodeOf } from './support.js'
 
 describe('examples/websocket-bot.ts', () => {
   let server: TestServer
@@ -12,7 +12,10 @@ describe('examples/websocket-bot.ts', () => {
     server = await startTestServer({ accessTtl: 3 })
     owner = await TestOwner.create(server.url)
   })
-  afterEach(() => server.dispose())
+  afterEach(async () => {
+    await stopExamples()
+    await server.dispose()
+  })
 
   it('keeps one connection through token rotations: every echo comes back, in order, re-authenticated in band', async () => {
     const storePath = join(server.dir, 'bot.json')
