@@ -29,7 +29,7 @@ if ((await google.getAccessToken()).token !== accessToken) throw new Error('the 
 const floorValue = accessToken
 const subjects: Record<string, () => Promise<unknown>> = {
   floor: () => Promise.resolve(floorValue),
-  // What one wall-clock read adds on this machine: the hot path's only cost besides a field read.
+  // What a wall-clock read per call would add on this machine: the hot path reuses a recent reading instead.
   'floor + Date.now()': () => (Date.now(), Promise.resolve(floorValue)),
   countersign: tokenProvider,
   'google-auth-library': () => google.getAccessToken(),

@@ -5,18 +5,19 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Observable } from 'rxjs'
-import { isExpiring, type AuthEvent } from '../../machines/auth.js'
+import type { AuthEvent } from '../../machines/auth.js'
 import { assertArgument, ErrorCodes, TokenRefreshError } from '../errors.js'
 import type { SessionStore } from '../../stores/contract.js'
 import type { TokenStore } from '../../stores/token-store.js'
 import { getAuthHeaderOf, getAuthTokenOf, type AuthToken } from '../token-source.js'
 import { ApprovalHandle } from './approval-handle.js'
-import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
+import { disposedError, errorOfFailure } from './failures.js'
 import { newFlow } from './flow.js'
 import { log, parseBaseUrl, resolveOptions, resolveStore, type AuthManagerOptions } from './options.js'
 import { AuthRuntime } from './runtime.js'
 import type { AuthState, Session } from './session.js'
 import { RuntimeStreams, type AuthLifecycleEvent } from './streams.js'
+import { notAuthenticatedError, tokenProviderOf } from './token-provider.js'
 import { accessTokenOf, tokenSetOfStrings, type AccessToken } from './tokens.js'
 
 /** What `register()` asks for: a new agent. */
@@ -251,49 +252,6 @@ function checkScope(scope: unknown): void {
   assertArgument(scope === undefined || (typeof scope === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)), 'params.scope', 'space-separated scope names when given')
 }
 
-/** The hot path reads two fields and the clock; everything else happens only when the token is missing or expiring. */
-function tokenProviderOf(runtime: AuthRuntime): () => Promise<string> {
-  const clock = runtime.config.clock
-  return () => {
-    const tokens = runtime.tokens
-    if (tokens !== null && !isExpiring(tokens, runtime.skewMs, clock.now())) return Promise.resolve(tokens.accessToken)
-    return slowToken(runtime)
-  }
-}
-
-async function slowToken(runtime: AuthRuntime): Promise<string> {
-  if (runtime.state === 'unknown') await runtime.ready()
-  let asked = false
-  for (;;) {
-    const tokens = runtime.tokens
-    const now = runtime.config.clock.now()
-    if (tokens !== null && !isExpiring(tokens, runtime.skewMs, now)) return tokens.accessToken
-    if (runtime.state === 'disposed') throw disposedError()
-    if (tokens === null) {
-      if (runtime.state !== 'authenticating') throw notAuthenticatedError(runtime)
-      await runtime.waitFor(() => runtime.state !== 'authenticating')
-      continue
-    }
-    const stillValid = tokens.accessExpiresAt === null || now < tokens.accessExpiresAt
-    // Asked already, or the machine is retrying a refresh that failed: no new token is coming at once.
-    if (asked || tokens.refreshToken === null || runtime.faultsSinceTokens > 0) {
-      // The refresh did not bring a new token (yet): the old one serves while it lives.
-      if (stillValid) return tokens.accessToken
-      const fault = runtime.lastRefreshFault
-      throw new TokenRefreshError(
-        runtime.follower
-          ? 'the access token expired and the process that keeps this session (its store is read-only here) has saved no newer one'
-          : tokens.refreshToken === null
-          ? 'the access token expired and there is no refresh token; a new login is needed'
-          : `the access token expired and the refresh has not succeeded yet${fault ? ` (${fault.message})` : ''}`,
-        { code: fault?.code ?? ErrorCodes.TOKEN_REFRESH_FAILED },
-      )
-    }
-    await runtime.refreshOnce()
-    asked = true
-  }
-}
-
 /** A follower cannot refresh: it reads the store once more, and takes a newer set its keeper saved. */
 async function forceFollowerRefresh(runtime: AuthRuntime): Promise<void> {
   const before = runtime.tokens
@@ -302,12 +260,4 @@ async function forceFollowerRefresh(runtime: AuthRuntime): Promise<void> {
   throw new TokenRefreshError('this AuthManager follows a session another process keeps (its store is read-only here) and that process has saved no newer token', {
     code: runtime.tokens === null ? ErrorCodes.NOT_AUTHENTICATED : ErrorCodes.TOKEN_REFRESH_FAILED,
   })
-}
-
-function notAuthenticatedError(runtime: AuthRuntime): TokenRefreshError {
-  const failure = runtime.failure
-  if (failure !== null && failure.code === ErrorCodes.TOKEN_REFRESH_FAILED) return errorOfFailure(failure) as TokenRefreshError
-  if (runtime.state === 'disposed') return new TokenRefreshError('the AuthManager was disposed', { code: ErrorCodes.DISPOSED })
-  const detail = runtime.state === 'pendingApproval' || runtime.state === 'starting' ? 'an approval is still pending' : runtime.state === 'revoking' ? 'the session is being revoked' : undefined
-  return notAuthenticated(detail)
 }

@@ -29,6 +29,7 @@ import { holdsNewerTokens, sharedRefresh, tokensOfRecord } from './shared-refres
 import { isIdle, isStaleOver, recordOf, sameTokens, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
 import type { AuthLifecycleEvent, RuntimeStreams } from './streams.js'
 import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
+import type { HotToken } from './token-provider.js'
 import { Waiters } from './waiters.js'
 
 export class AuthRuntime implements EffectHost, SaveSource {
@@ -41,9 +42,10 @@ export class AuthRuntime implements EffectHost, SaveSource {
   readonly queue: SaveQueue
 
   state: AuthState = 'unknown'
-  /** The saved, current token set (published states only): what tokenProvider hands out. */
-  tokens: TokenSet | null = null
-  skewMs: number
+  /** What tokenProvider's hot path hands out; null whenever the token set or the skew changes. */
+  hot: HotToken | null = null
+  #tokens: TokenSet | null = null
+  #skewMs: number
   agentId: string | null = null
   failure: AuthFailure | null = null
   flow: Flow | null = null
@@ -67,13 +69,32 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #storeFailing = false
   #lastStoreError: unknown = undefined
 
+  /** The saved, current token set (published states only): what tokenProvider hands out. */
+  get tokens(): TokenSet | null {
+    return this.#tokens
+  }
+
+  set tokens(tokens: TokenSet | null) {
+    this.#tokens = tokens
+    this.hot = null
+  }
+
+  get skewMs(): number {
+    return this.#skewMs
+  }
+
+  set skewMs(skewMs: number) {
+    if (skewMs !== this.#skewMs) this.hot = null
+    this.#skewMs = skewMs
+  }
+
   constructor(baseUrl: string, choice: StoreChoice, config: ResolvedOptions) {
     this.baseUrl = baseUrl
     this.store = choice.store
     this.ownsStore = choice.owned
     this.follower = choice.follower
     this.config = config
-    this.skewMs = config.refreshSkewMs
+    this.#skewMs = config.refreshSkewMs
     this.queue = new SaveQueue(choice.store, this)
     this.#alarm = new Alarm(config.clock, () => {
       if (this.#actor === null && this.state !== 'disposed') this.#wake()

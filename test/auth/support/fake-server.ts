@@ -3,7 +3,6 @@
  * approval server from a script, on a simulated clock. Each fake has its own
  * base URL, so the process-wide discovery cache never mixes two of them.
  */
-import type { SimulatedClock } from '../../support/simulated-clock.js'
 
 let serial = 0
 
@@ -23,7 +22,8 @@ export interface FakeServer {
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
-export function fakeServer(clock: SimulatedClock): FakeServer {
+/** `clock` is whatever the test runs on: a SimulatedClock, or `Date` under fake timers. */
+export function fakeServer(clock: { now(): number }): FakeServer {
   const baseUrl = `http://fake-approval-server-${++serial}.test`
   let issued = 0
   const fake: FakeServer = {

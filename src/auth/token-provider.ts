@@ -1,0 +1,101 @@
+/**
+ * `auth.tokenProvider`: the call every request and socket of an agent makes.
+ *
+ * The hot path reads two fields: the runtime's hot token (a resolved promise
+ * of the current access token and the time until which it may be handed out
+ * without a look at the session) and a recent clock reading. Everything else
+ * (waiting for a sign-in, asking the machine for a refresh, serving a token
+ * that still lives while a refresh is retried, saying why there is none)
+ * happens on the precise path, which reads the clock itself and, when the
+ * token is fresh, leaves a hot token for the next callers.
+ *
+ * With a custom clock (a simulated one in tests) every call reads that clock:
+ * what a test sets is exactly what the provider sees.
+ */
+import { isExpiring, refreshAtOf, type TokenSet } from '../../machines/auth.js'
+import { systemClock } from '../clock.js'
+import { ErrorCodes, TokenRefreshError } from '../errors.js'
+import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
+import { RecentTime } from './recent-time.js'
+import type { AuthRuntime } from './runtime.js'
+
+/** A token that callers may take without a look at the session while the clock reads less than `until`. */
+export interface HotToken {
+  readonly promise: Promise<string>
+  readonly until: number
+}
+
+/** How long a clock reading serves the hot path: far below any refresh margin, long enough to spare the clock. */
+const TRUST_MS = 250
+
+/** One reading for every manager of the process on the system clock. */
+const systemRecentTime = new RecentTime(systemClock, TRUST_MS)
+
+export function tokenProviderOf(runtime: AuthRuntime): () => Promise<string> {
+  if (runtime.config.clock !== systemClock) {
+    const clock = runtime.config.clock
+    return () => {
+      const tokens = runtime.tokens
+      if (tokens !== null && !isExpiring(tokens, runtime.skewMs, clock.now())) return Promise.resolve(tokens.accessToken)
+      return slowToken(runtime, null)
+    }
+  }
+  const recent = systemRecentTime
+  return () => {
+    const hot = runtime.hot
+    if (hot !== null && recent.value < hot.until) return hot.promise
+    return slowToken(runtime, recent)
+  }
+}
+
+/** Fresh until its refresh time, and never closer to its expiry than a clock reading may be old. */
+export function hotOf(tokens: TokenSet, skewMs: number): HotToken {
+  const refreshAt = refreshAtOf(tokens, skewMs) ?? Number.POSITIVE_INFINITY
+  const expiresAt = tokens.accessExpiresAt ?? Number.POSITIVE_INFINITY
+  return { promise: Promise.resolve(tokens.accessToken), until: Math.min(refreshAt, expiresAt - TRUST_MS) }
+}
+
+async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promise<string> {
+  if (runtime.state === 'unknown') await runtime.ready()
+  let asked = false
+  for (;;) {
+    const tokens = runtime.tokens
+    const now = recent === null ? runtime.config.clock.now() : recent.read()
+    if (tokens !== null && !isExpiring(tokens, runtime.skewMs, now)) {
+      if (recent !== null && runtime.hot === null) runtime.hot = hotOf(tokens, runtime.skewMs)
+      return tokens.accessToken
+    }
+    if (runtime.state === 'disposed') throw disposedError()
+    if (tokens === null) {
+      if (runtime.state !== 'authenticating') throw notAuthenticatedError(runtime)
+      await runtime.waitFor(() => runtime.state !== 'authenticating')
+      continue
+    }
+    const stillValid = tokens.accessExpiresAt === null || now < tokens.accessExpiresAt
+    // Asked already, or the machine is retrying a refresh that failed: no new token is coming at once.
+    if (asked || tokens.refreshToken === null || runtime.faultsSinceTokens > 0) {
+      // The refresh did not bring a new token (yet): the old one serves while it lives.
+      if (stillValid) return tokens.accessToken
+      const fault = runtime.lastRefreshFault
+      throw new TokenRefreshError(
+        runtime.follower
+          ? 'the access token expired and the process that keeps this session (its store is read-only here) has saved no newer one'
+          : tokens.refreshToken === null
+          ? 'the access token expired and there is no refresh token; a new login is needed'
+          : `the access token expired and the refresh has not succeeded yet${fault ? ` (${fault.message})` : ''}`,
+        { code: fault?.code ?? ErrorCodes.TOKEN_REFRESH_FAILED },
+      )
+    }
+    await runtime.refreshOnce()
+    asked = true
+  }
+}
+
+/** Why there is no token: the session's failure when it ended on one, else what state it is in. */
+export function notAuthenticatedError(runtime: AuthRuntime): TokenRefreshError {
+  const failure = runtime.failure
+  if (failure !== null && failure.code === ErrorCodes.TOKEN_REFRESH_FAILED) return errorOfFailure(failure) as TokenRefreshError
+  if (runtime.state === 'disposed') return new TokenRefreshError('the AuthManager was disposed', { code: ErrorCodes.DISPOSED })
+  const detail = runtime.state === 'pendingApproval' || runtime.state === 'starting' ? 'an approval is still pending' : runtime.state === 'revoking' ? 'the session is being revoked' : undefined
+  return notAuthenticated(detail)
+}

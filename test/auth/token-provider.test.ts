@@ -1,0 +1,102 @@
+/**
+ * tokenProvider() on the system clock: its hot path reuses a clock reading
+ * for at most 250 ms. Fake timers stand in for the system clock's globals
+ * (Date, setTimeout), so the suspension of a machine can be played: the
+ * wall clock jumps while timers, which run on the monotonic clock, do not.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { hotOf } from '../../src/auth/token-provider.js'
+import { AuthManager } from '../../src/index.js'
+import { flushJobs } from '../support/simulated-clock.js'
+import { fakeServer, type FakeServer } from './support/fake-server.js'
+
+const T0 = Date.UTC(2026, 0, 1)
+
+describe('tokenProvider() on the system clock', () => {
+  let server: FakeServer
+  let auth: AuthManager
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'], now: T0 })
+    server = fakeServer(Date)
+    auth = new AuthManager(server.baseUrl, undefined, { fetch: server.fetch })
+  })
+
+  afterEach(async () => {
+    auth.dispose()
+    // The reading is shared by the process: let its timer run out here rather than be dropped with the fake timers.
+    await vi.advanceTimersByTimeAsync(250)
+    vi.useRealTimers()
+  })
+
+  const refreshes = () => server.requests.filter((r) => r.what === 'refresh_token').length
+
+  it('hands out the token without reading the clock while a reading less than 250 ms old serves', async () => {
+    const token = server.jwt(3600)
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+    await flushJobs()
+
+    const now = vi.spyOn(Date, 'now')
+    for (let i = 0; i < 100; i++) expect(await auth.tokenProvider()).toBe(token)
+    expect(now).not.toHaveBeenCalled()
+
+    await vi.advanceTimersByTimeAsync(250)
+    expect(await auth.tokenProvider()).toBe(token)
+    expect(now).toHaveBeenCalled()
+  })
+
+  it('hands out a new token set at once, however recent the reading', async () => {
+    auth.setTokens(server.jwt(3600), 'rt-0')
+    await auth.tokenProvider()
+    const next = server.jwt(7200)
+    auth.setTokens(next, 'rt-1')
+    expect(await auth.tokenProvider()).toBe(next)
+  })
+
+  it('asks for a refresh within 250 ms of timer time after a suspension carried the wall clock past the refresh time', async () => {
+    const first = server.jwt(3600)
+    auth.setTokens(first, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(first)
+    await flushJobs()
+
+    // Suspended for two hours: the wall clock jumps; no timer has run.
+    vi.setSystemTime(T0 + 2 * 3600_000)
+    expect(await auth.tokenProvider()).toBe(first)
+    expect(refreshes()).toBe(0)
+
+    await vi.advanceTimersByTimeAsync(250)
+    const next = await auth.tokenProvider()
+    expect(next).not.toBe(first)
+    expect(refreshes()).toBe(1)
+  })
+
+  it('while its refresh is failing, serves a short-lived token as long as it lives and refuses it after', async () => {
+    const token = server.jwt(1)
+    server.refreshFaults = 1_000
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+
+    await vi.advanceTimersByTimeAsync(760)
+    // Past its refresh time the precise path decides: the token still lives.
+    expect(await auth.tokenProvider()).toBe(token)
+    await vi.advanceTimersByTimeAsync(250)
+    await expect(auth.tokenProvider()).rejects.toMatchObject({ name: 'TokenRefreshError' })
+  })
+})
+
+describe('hotOf', () => {
+  const tokens = (obtainedAt: number, accessExpiresAt: number | null) => ({ accessToken: 'a', refreshToken: 'r', obtainedAt, accessExpiresAt, refreshExpiresAt: null, agentId: null, scope: null, tokenType: 'Bearer' })
+
+  it('is hot until the refresh time', () => {
+    expect(hotOf(tokens(0, 3_600_000), 60_000).until).toBe(3_540_000)
+  })
+
+  it('stops 250 ms before expiry when the refresh time is closer to it than that', () => {
+    expect(hotOf(tokens(0, 400), 60_000).until).toBe(150)
+  })
+
+  it('is hot for good when the server named no expiry', () => {
+    expect(hotOf(tokens(0, null), 60_000).until).toBe(Number.POSITIVE_INFINITY)
+  })
+})
