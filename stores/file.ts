@@ -4,7 +4,8 @@
  *
  * One writer process per file: the first use of a writing store takes the
  * file's writer lock (stores/lock.ts) and holds it until `close()`; a second
- * live process gets `file_locked`. Because that lock shuts other processes
+ * live process gets `file_locked`. Holding the lock, it removes the temp
+ * files a killed writer left behind. Because that lock shuts other processes
  * out, the writer's memory is the truth, compare-and-set is checked against
  * it, and its leases are kept in process.
  *
@@ -23,7 +24,7 @@ import { rename } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { CorruptFileError, type CountersignError } from '../src/errors.js'
-import { AtomicJsonFile } from './atomic-file.js'
+import { AtomicJsonFile, removeOrphanedTemps } from './atomic-file.js'
 import { ChangeFeed } from './change-feed.js'
 import type { Lease, SessionChangeListener, SessionData, SessionInput, SessionRecord, SessionStore, WriteOptions } from './contract.js'
 import { LeaseTable } from './lease.js'
@@ -172,6 +173,8 @@ export class FileStore implements SessionStore {
           process.emitWarning(error.message, { type: 'CountersignWarning', code: 'COUNTERSIGN_LOCK_LOST' })
         },
       })
+      // Temp files of a writer killed between write and rename hold tokens; with the lock held, none is in use.
+      await removeOrphanedTemps(this.path, this.#options.lock?.now)
     }
     try {
       await this.#refresh()
