@@ -40,6 +40,8 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   /** Set once the folder is known to exist; later writes skip the mkdir. */
   #folderReady = false
   #next: PendingWrite<T> | null = null
+  /** Text `prepare()` made, for the write of that very object. */
+  readonly #prepared = new WeakMap<object, string>()
 
   constructor(path: string, options: AtomicJsonFileOptions<T> = {}) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
@@ -75,6 +77,28 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     return data as T
   }
 
+  /**
+   * The next write of this very object writes `text`, its serialization as
+   * this adapter makes it (`JSON.stringify(data, null, indent)` and a line
+   * break), made by a caller that had it already: the data is not
+   * serialized again.
+   */
+  prepare(data: T & object, text: string): void {
+    this.#prepared.set(data, text)
+  }
+
+  #serialize(data: T): string {
+    return JSON.stringify(data, null, this.#indent) + '\n'
+  }
+
+  #textOf(data: T): string {
+    if (typeof data !== 'object' || data === null) return this.#serialize(data)
+    const text = this.#prepared.get(data)
+    if (text === undefined) return this.#serialize(data)
+    this.#prepared.delete(data)
+    return text
+  }
+
   write(data: T): Promise<void> {
     if (this.#inFlight === null) {
       this.#inFlight = this.#writeNow(data).finally(() => this.#afterWrite())
@@ -100,7 +124,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   }
 
   async #writeNow(data: T): Promise<void> {
-    const text = JSON.stringify(data, null, this.#indent) + '\n'
+    const text = this.#textOf(data)
     const dir = dirname(this.path)
     if (!this.#folderReady) {
       await mkdir(dir, { recursive: true, mode: 0o700 })

@@ -65,6 +65,45 @@ describe('FileStore writes', () => {
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ format: 'countersign-session', formatVersion: 1, version: 1, session: fullSession })
   })
 
+  it('writes the document as JSON indented by two spaces, for a session, a cleared one and a snapshot holding line breaks', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    const indented = async () => {
+      const text = await readFile(path, 'utf8')
+      expect(text).toBe(JSON.stringify(JSON.parse(text), null, 2) + '\n')
+    }
+    await store.save({ ...fullSession, machine: { ...fullSession.machine, snapshot: { note: 'two\nlines', nested: [{ deep: [1, { x: null }] }], empty: {}, none: [] } } })
+    await indented()
+    await store.save({ accessToken: 'only' })
+    await indented()
+    await store.clear()
+    await indented()
+  })
+
+  it('serializes a saved session once, and parses its snapshot back only when the record is looked into', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    await store.open()
+    const stringify = vi.spyOn(JSON, 'stringify')
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const saved = await store.save(fullSession)
+      expect(stringify).toHaveBeenCalledTimes(1)
+      expect(parse).not.toHaveBeenCalled()
+
+      const snapshot = saved.machine!.snapshot
+      expect(snapshot).toEqual(fullSession.machine.snapshot)
+      expect(saved.machine!.snapshot).toBe(snapshot)
+      expect(parse).toHaveBeenCalledTimes(1)
+      expect(Object.isFrozen(saved.machine)).toBe(true)
+      expect(Object.isFrozen((snapshot as { context: object }).context)).toBe(true)
+    } finally {
+      stringify.mockRestore()
+      parse.mockRestore()
+    }
+    expect(JSON.parse(await readFile(path, 'utf8')).session).toEqual(fullSession)
+  })
+
   it('leaves no temp files behind, and no lock file once closed', async () => {
     const path = await freshPath()
     const store = storeAt(path)
