@@ -54,14 +54,20 @@ function toEnvelope(envelope: MachineEnvelope, name: string): MachineEnvelope {
   if (typeof envelope !== 'object' || envelope === null) throw new TypeError(`${name} must be an object or null`)
   if (!Number.isInteger(envelope.schemaVersion)) throw new TypeError(`${name}.schemaVersion must be an integer`)
   if (!isEpochMs(envelope.savedAt)) throw new TypeError(`${name}.savedAt must be a time in epoch ms`)
-  const kind = typeof envelope.snapshot
-  // What JSON.stringify() turns into nothing at all.
-  if (kind === 'undefined' || kind === 'function' || kind === 'symbol') throw new TypeError(`${name}.snapshot must be a JSON value`)
+  if (!isJsonValue(envelope.snapshot, name)) throw new TypeError(`${name}.snapshot must be a JSON value`)
   return { schemaVersion: envelope.schemaVersion, savedAt: envelope.savedAt, snapshot: envelope.snapshot }
 }
 
+/** False for what JSON.stringify() turns into nothing at all (a file would lose the snapshot); without serializing, but for an object with its own toJSON(). */
+function isJsonValue(value: unknown, name: string): boolean {
+  const kind = typeof value
+  if (kind === 'undefined' || kind === 'function' || kind === 'symbol') return false
+  if (kind !== 'object' || value === null || typeof (value as { toJSON?: unknown }).toJSON !== 'function') return true
+  return serializeSnapshot(() => JSON.stringify(value) as string | undefined, name) !== undefined
+}
+
 /** Runs the serialization of data holding a snapshot; a snapshot JSON cannot hold (a BigInt, a cycle) is the caller's TypeError. */
-export function serializeSnapshot(serialize: () => string, name = 'record.machine'): string {
+export function serializeSnapshot<T extends string | undefined>(serialize: () => T, name = 'record.machine'): T {
   try {
     return serialize()
   } catch (cause) {
