@@ -9,10 +9,18 @@
  * calls wait for a single follow-up write carrying the newest data.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Adapter } from 'lowdb'
 import { CorruptFileError } from '../src/errors.js'
+import { isAlive } from './lock.js'
+
+/**
+ * How old a temp file of a live pid must be to count as left behind: a write
+ * takes milliseconds, and the pid may be another process's by now, or a
+ * process on another host sharing the folder.
+ */
+export const ORPHANED_TEMP_AGE_MS = 10 * 60_000
 
 export interface AtomicJsonFileOptions<T> {
   /** Checks the parsed data; return false or throw to have the file treated as corrupt. */
@@ -32,6 +40,8 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   /** Set once the folder is known to exist; later writes skip the mkdir. */
   #folderReady = false
   #next: PendingWrite<T> | null = null
+  /** Text `prepare()` made, for the write of that very object. */
+  readonly #prepared = new WeakMap<object, string>()
 
   constructor(path: string, options: AtomicJsonFileOptions<T> = {}) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
@@ -67,6 +77,28 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     return data as T
   }
 
+  /**
+   * The next write of this very object writes `text`, its serialization as
+   * this adapter makes it (`JSON.stringify(data, null, indent)` and a line
+   * break), made by a caller that had it already: the data is not
+   * serialized again.
+   */
+  prepare(data: T & object, text: string): void {
+    this.#prepared.set(data, text)
+  }
+
+  #serialize(data: T): string {
+    return JSON.stringify(data, null, this.#indent) + '\n'
+  }
+
+  #textOf(data: T): string {
+    if (typeof data !== 'object' || data === null) return this.#serialize(data)
+    const text = this.#prepared.get(data)
+    if (text === undefined) return this.#serialize(data)
+    this.#prepared.delete(data)
+    return text
+  }
+
   write(data: T): Promise<void> {
     if (this.#inFlight === null) {
       this.#inFlight = this.#writeNow(data).finally(() => this.#afterWrite())
@@ -92,13 +124,13 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   }
 
   async #writeNow(data: T): Promise<void> {
-    const text = JSON.stringify(data, null, this.#indent) + '\n'
+    const text = this.#textOf(data)
     const dir = dirname(this.path)
     if (!this.#folderReady) {
       await mkdir(dir, { recursive: true, mode: 0o700 })
       this.#folderReady = true
     }
-    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+    const temp = tempPathOf(this.path)
     const handle = await open(temp, 'wx', this.#mode).catch(async (error: NodeJS.ErrnoException) => {
       // The folder was removed since the first write: make it again, once.
       if (error.code !== 'ENOENT') throw error
@@ -123,6 +155,45 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     }
     await syncDirectory(dir)
   }
+}
+
+/** Where one write puts its data first: beside the file, named after the writing process and unique to the write. */
+export function tempPathOf(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+/**
+ * Removes the temp files of `path` that a writer killed between writing and
+ * renaming left behind (they may hold credentials): those whose pid is not
+ * alive on this host, and those older than `ORPHANED_TEMP_AGE_MS` whatever
+ * their pid. Only for a caller that holds the file's writer lock, so no
+ * writer of its own is mid-write. Other names (lowdb's fixed `.<name>.tmp`,
+ * other files' temps) are left alone. Resolves with the paths removed.
+ */
+export async function removeOrphanedTemps(path: string, now: () => number = Date.now): Promise<string[]> {
+  const dir = dirname(path)
+  const prefix = `.${basename(path)}.`
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch {
+    return [] // no folder yet, or none we may list: nothing we could remove
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const match = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length))
+    if (match === null) continue
+    const temp = join(dir, name)
+    try {
+      if (isAlive(Number(match[1])) && now() - (await stat(temp)).mtimeMs <= ORPHANED_TEMP_AGE_MS) continue
+      await unlink(temp)
+      removed.push(temp)
+    } catch {
+      // Gone meanwhile, or not ours to remove: the next open tries again.
+    }
+  }
+  return removed
 }
 
 /** Data waiting for the write after the current one, and the callers' promise. */

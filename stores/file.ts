@@ -4,7 +4,8 @@
  *
  * One writer process per file: the first use of a writing store takes the
  * file's writer lock (stores/lock.ts) and holds it until `close()`; a second
- * live process gets `file_locked`. Because that lock shuts other processes
+ * live process gets `file_locked`. Holding the lock, it removes the temp
+ * files a killed writer left behind. Because that lock shuts other processes
  * out, the writer's memory is the truth, compare-and-set is checked against
  * it, and its leases are kept in process.
  *
@@ -23,12 +24,22 @@ import { rename } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { CorruptFileError, type CountersignError } from '../src/errors.js'
-import { AtomicJsonFile } from './atomic-file.js'
+import { AtomicJsonFile, removeOrphanedTemps } from './atomic-file.js'
 import { ChangeFeed } from './change-feed.js'
 import type { Lease, SessionChangeListener, SessionData, SessionInput, SessionRecord, SessionStore, WriteOptions } from './contract.js'
 import { LeaseTable } from './lease.js'
 import { acquireFileLock, type FileLock, type FileLockOptions } from './lock.js'
-import { checkExpectedVersion, closedError, expectedVersionOf, isSessionData, pickSessionData, toRecord, toSessionData } from './session-record.js'
+import {
+  checkedSessionData,
+  checkExpectedVersion,
+  closedError,
+  expectedVersionOf,
+  isSessionData,
+  pickSessionData,
+  serializeSnapshot,
+  toRecord,
+  toRecordReadingSnapshot,
+} from './session-record.js'
 
 /** Options of `new FileStore(path, options)`. */
 export interface FileStoreOptions {
@@ -56,6 +67,7 @@ export class FileStore implements SessionStore {
   readonly readOnly: boolean
   readonly #options: FileStoreOptions
   readonly #low: Low<FileDocument>
+  readonly #file: AtomicJsonFile<FileDocument>
   #opening: Promise<void> | null = null
   #lock: FileLock | null = null
   #record: SessionRecord | null = null
@@ -78,7 +90,8 @@ export class FileStore implements SessionStore {
     this.path = resolve(path)
     this.readOnly = options.readOnly === true
     this.#options = options
-    this.#low = new Low<FileDocument>(new AtomicJsonFile<FileDocument>(this.path, { validate: isFileDocument }), emptyDocument())
+    this.#file = new AtomicJsonFile<FileDocument>(this.path, { validate: isFileDocument, indent: INDENT })
+    this.#low = new Low<FileDocument>(this.#file, emptyDocument())
   }
 
   /** Takes the lock and reads the file. Every other method does this first; call it to fail early. */
@@ -97,8 +110,14 @@ export class FileStore implements SessionStore {
     return this.#record
   }
 
+  /**
+   * The session is serialized once, when save() is called (so later changes
+   * to the input do not count), and that text goes into the file; the record
+   * handed back parses its snapshot from it only if someone looks into it.
+   */
   async save(record: SessionInput, options?: WriteOptions): Promise<SessionRecord> {
-    const data = toSessionData(record)
+    const data = checkedSessionData(record)
+    const sessionText = serializeSnapshot(() => JSON.stringify(data, null, INDENT))
     const expected = expectedVersionOf(options)
     this.#assertWritable()
     await this.open()
@@ -106,8 +125,10 @@ export class FileStore implements SessionStore {
       this.#assertHoldingLock()
       checkExpectedVersion(expected, this.#version, this.#record !== null)
       const version = this.#version + 1
-      await this.#write({ ...emptyDocument(), version, session: data })
-      const saved = toRecord(data, version)
+      const document: FileDocument = { ...emptyDocument(), version, session: data }
+      this.#file.prepare(document, documentText(version, sessionText))
+      await this.#write(document)
+      const saved = toRecordReadingSnapshot(data, version, () => (JSON.parse(sessionText) as SessionData).machine!.snapshot)
       this.#commit(version, saved)
       return saved
     })
@@ -172,6 +193,8 @@ export class FileStore implements SessionStore {
           process.emitWarning(error.message, { type: 'CountersignWarning', code: 'COUNTERSIGN_LOCK_LOST' })
         },
       })
+      // Temp files of a writer killed between write and rename hold tokens; with the lock held, none is in use.
+      await removeOrphanedTemps(this.path, this.#options.lock?.now)
     }
     try {
       await this.#refresh()
@@ -300,6 +323,20 @@ function follow(path: string, onChange: () => void): Follower {
     watcher.close()
   })
   return { stop: () => watcher.close() }
+}
+
+/** Indentation of the file: it is meant to be readable. */
+const INDENT = 2
+
+/**
+ * The file's text for a session already serialized with INDENT: exactly
+ * `JSON.stringify(document, null, INDENT)` and a line break. JSON text holds
+ * no raw line break (strings escape theirs), so indenting its lines one
+ * level deeper is exact.
+ */
+function documentText(version: number, sessionText: string | null): string {
+  const session = sessionText === null ? 'null' : sessionText.replace(/\n/g, '\n  ')
+  return `{\n  "format": "countersign-session",\n  "formatVersion": 1,\n  "version": ${version},\n  "session": ${session}\n}\n`
 }
 
 function emptyDocument(): FileDocument {

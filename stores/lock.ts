@@ -226,7 +226,8 @@ function isStale(seen: Inspection, settings: Settings): boolean {
   return age > settings.staleMs
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (one that is not ours to signal counts as running). */
+export function isAlive(pid: number): boolean {
   if (pid <= 0) return false
   try {
     process.kill(pid, 0)

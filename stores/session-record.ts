@@ -12,8 +12,25 @@ const stringFields = ['agentId', 'accessToken', 'refreshToken', 'scope', 'issuer
 const timeFields = ['accessExpiresAt', 'refreshExpiresAt'] as const
 const known = new Set<string>([...fields, 'version'])
 
-/** Turns what a caller passed to `save()` into clean session data, or throws a TypeError naming the bad part. */
+/**
+ * Turns what a caller passed to `save()` into clean session data, or throws a
+ * TypeError naming the bad part. The snapshot is a copy, as a JSON file would
+ * give it back.
+ */
 export function toSessionData(input: SessionInput, name = 'record'): SessionData {
+  const data = checkedSessionData(input, name)
+  if (data.machine === null) return data
+  const snapshot = serializeSnapshot(() => JSON.stringify(data.machine!.snapshot), `${name}.machine`)
+  // The round trip gives the memory store exactly what a file would give back.
+  return { ...data, machine: { ...data.machine, snapshot: JSON.parse(snapshot) as unknown } }
+}
+
+/**
+ * The same checks as `toSessionData()`, without copying the snapshot: for a
+ * backend that serializes the data itself (once) and hands out records made
+ * from what it stored. The snapshot is still the caller's object.
+ */
+export function checkedSessionData(input: SessionInput, name = 'record'): SessionData {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError(`${name} must be an object`)
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new TypeError(`${name}.${key} is not a session field (expected one of ${fields.join(', ')})`)
@@ -37,20 +54,55 @@ function toEnvelope(envelope: MachineEnvelope, name: string): MachineEnvelope {
   if (typeof envelope !== 'object' || envelope === null) throw new TypeError(`${name} must be an object or null`)
   if (!Number.isInteger(envelope.schemaVersion)) throw new TypeError(`${name}.schemaVersion must be an integer`)
   if (!isEpochMs(envelope.savedAt)) throw new TypeError(`${name}.savedAt must be a time in epoch ms`)
-  let text: string | undefined
+  if (!isJsonValue(envelope.snapshot, name)) throw new TypeError(`${name}.snapshot must be a JSON value`)
+  return { schemaVersion: envelope.schemaVersion, savedAt: envelope.savedAt, snapshot: envelope.snapshot }
+}
+
+/** False for what JSON.stringify() turns into nothing at all (a file would lose the snapshot); without serializing, but for an object with its own toJSON(). */
+function isJsonValue(value: unknown, name: string): boolean {
+  const kind = typeof value
+  if (kind === 'undefined' || kind === 'function' || kind === 'symbol') return false
+  if (kind !== 'object' || value === null || typeof (value as { toJSON?: unknown }).toJSON !== 'function') return true
+  return serializeSnapshot(() => JSON.stringify(value) as string | undefined, name) !== undefined
+}
+
+/** Runs the serialization of data holding a snapshot; a snapshot JSON cannot hold (a BigInt, a cycle) is the caller's TypeError. */
+export function serializeSnapshot<T extends string | undefined>(serialize: () => T, name = 'record.machine'): T {
   try {
-    text = JSON.stringify(envelope.snapshot)
+    return serialize()
   } catch (cause) {
     throw new TypeError(`${name}.snapshot must be JSON-serializable`, { cause })
   }
-  if (text === undefined) throw new TypeError(`${name}.snapshot must be a JSON value`)
-  // The round trip gives the memory store exactly what a file would give back.
-  return { schemaVersion: envelope.schemaVersion, savedAt: envelope.savedAt, snapshot: JSON.parse(text) as unknown }
 }
 
 /** A frozen record: the data plus the store's version. The snapshot is frozen all the way down. */
 export function toRecord(data: SessionData, version: number): SessionRecord {
   const machine = data.machine === null ? null : Object.freeze({ ...data.machine, snapshot: deepFreeze(data.machine.snapshot) })
+  return Object.freeze({ version, ...data, machine })
+}
+
+/**
+ * A frozen record whose snapshot is read from what the backend stored only
+ * when someone reads it (most saved records are never looked into): parsed
+ * by `readSnapshot` the first time, frozen all the way down, and the same
+ * object every time after.
+ */
+export function toRecordReadingSnapshot(data: SessionData, version: number, readSnapshot: () => unknown): SessionRecord {
+  if (data.machine === null) return toRecord(data, version)
+  const { schemaVersion, savedAt } = data.machine
+  let read: (() => unknown) | null = readSnapshot
+  let snapshot: unknown
+  const machine = Object.freeze({
+    schemaVersion,
+    savedAt,
+    get snapshot(): unknown {
+      if (read !== null) {
+        snapshot = deepFreeze(read())
+        read = null
+      }
+      return snapshot
+    },
+  })
   return Object.freeze({ version, ...data, machine })
 }
 

@@ -19,20 +19,22 @@ import type { Lease, SessionChange, SessionRecord, SessionStore } from '../../st
 import { Alarm } from './alarm.js'
 import { serverMetadata } from './discovery.js'
 import { bindEffectHost, refreshAtServer, runtimeMachine, type EffectHost } from './effects.js'
+import { AfterSave } from './after-save.js'
+import { publicationOf, type EmittedHost } from './emitted.js'
 import { disposedError, effectFailure } from './failures.js'
-import { approvalInfoOf, notifyPollAttempt, type Flow } from './flow.js'
+import { approvalInfoOf, type Flow } from './flow.js'
 import { log, type ResolvedOptions, type StoreChoice } from './options.js'
 import { SaveQueue, type PendingWrite, type SaveSource } from './persistence.js'
 import { planRestore, wakeTimeOf } from './restore.js'
 import { sessionOf, type AuthState, type Session } from './session.js'
 import { holdsNewerTokens, sharedRefresh, tokensOfRecord } from './shared-refresh.js'
-import { isIdle, isStaleOver, recordOf, sameTokens, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
+import { isIdle, isStaleOver, recordOf, sameTokens, sessionOfSnapshot, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
 import type { AuthLifecycleEvent, RuntimeStreams } from './streams.js'
 import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
 import type { HotToken } from './token-provider.js'
 import { Waiters } from './waiters.js'
 
-export class AuthRuntime implements EffectHost, SaveSource {
+export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   readonly baseUrl: string
   readonly store: SessionStore
   readonly ownsStore: boolean
@@ -68,6 +70,8 @@ export class AuthRuntime implements EffectHost, SaveSource {
   #unwatch: (() => void) | null = null
   #storeFailing = false
   #lastStoreError: unknown = undefined
+  /** Results of transitions, held until the store has the transition (persist before publish). */
+  readonly #afterSave = new AfterSave(() => this.#waiters.changed())
 
   /** The saved, current token set (published states only): what tokenProvider hands out. */
   get tokens(): TokenSet | null {
@@ -251,16 +255,24 @@ export class AuthRuntime implements EffectHost, SaveSource {
 
   #onSnapshot(actor: AuthActor, snapshot: AuthSnapshot): void {
     if (actor !== this.#actor) return
-    if (snapshot !== this.#lastSnapshot) {
-      this.#lastSnapshot = snapshot
-      this.#apply(snapshot)
-      this.queue.request().then(
-        () => (this.#storeFailing = false),
-        (error: unknown) => this.#onStoreFailure(error),
-      )
-      if (isIdle(snapshot)) this.#sleepWhenSaved(snapshot)
+    if (snapshot === this.#lastSnapshot) {
+      this.#afterSave.place(null)
+      return this.#waiters.changed()
     }
-    this.#changed()
+    this.#lastSnapshot = snapshot
+    this.#apply(snapshot)
+    const saved = this.queue.request()
+    saved.then(
+      () => (this.#storeFailing = false),
+      (error: unknown) => this.#onStoreFailure(error),
+    )
+    if (this.streams?.wantsSession) {
+      const view = sessionOfSnapshot(snapshot)
+      this.#afterSave.hold(() => this.streams?.publishSession(view))
+    }
+    this.#afterSave.place(saved)
+    if (isIdle(snapshot)) this.#sleepWhenSaved(snapshot)
+    this.#waiters.changed()
   }
 
   /** Copies what callers read from the snapshot: tokens only from states where they are saved and current. */
@@ -279,44 +291,15 @@ export class AuthRuntime implements EffectHost, SaveSource {
     }
   }
 
+  /** Emitted during the transition, before its snapshot is reported: published once that snapshot is saved. */
   #onEmitted(event: AuthEmitted): void {
-    const flow = this.flow
-    switch (event.type) {
-      case 'approvalStarted':
-        if (flow !== null && flow.outcome === null) flow.approval = approvalInfoOf(event)
-        break
-      case 'approvalFailed':
-        if (flow !== null && flow.outcome === null) flow.outcome = { failure: event.failure }
-        break
-      case 'authenticated':
-        if (flow !== null && flow.outcome === null && flow.approval !== null) flow.outcome = { failure: null }
-        break
-      case 'revoked':
-        this.endFlow('the approval request was cancelled by revoke()')
-        break
-      case 'pollAttempt':
-        if (flow?.pollListeners) notifyPollAttempt(flow.pollListeners, { attempt: event.attempt, at: event.at })
-        break
-      case 'faultRetry':
-        // A request that cannot be saved is never sent (rule 2): rather than retry behind the caller's back, end it and say why.
-        if (event.effect === 'persist' && flow !== null && flow.outcome === null && flow.approval === null && this.state === 'starting') {
-          flow.outcome = { failure: event.failure }
-          flow.storeError = this.#lastStoreError
-          queueMicrotask(() => this.send({ type: 'ABORT', at: this.config.clock.now() }))
-        }
-        break
-      case 'refreshFailed':
-        this.refreshFaults++
-        this.faultsSinceTokens++
-        this.lastRefreshFault = event.failure
-        break
-    }
-    this.publishEvent(event)
+    this.#afterSave.hold(publicationOf(this, event))
   }
 
   #onActorError(actor: AuthActor, error: unknown): void {
     if (actor !== this.#actor) return
     this.#detach()
+    this.#afterSave.place(null)
     const failure = effectFailure(error, this.config.clock.now())
     log(this.config.logger, 'error', `countersign: the auth actor stopped on an error: ${failure.message}`)
     this.state = 'signedOut'
@@ -338,6 +321,14 @@ export class AuthRuntime implements EffectHost, SaveSource {
     this.streams?.publishEvent(event)
   }
 
+  get lastStoreError(): unknown {
+    return this.#lastStoreError
+  }
+
+  now(): number {
+    return this.config.clock.now()
+  }
+
   // Flows and waits
 
   /** Ends the current approval flow, if it is still open, as aborted. */
@@ -346,15 +337,27 @@ export class AuthRuntime implements EffectHost, SaveSource {
     if (flow !== null && flow.outcome === null) flow.outcome = { failure: { code: ErrorCodes.ABORTED, message, at: this.config.clock.now() } }
   }
 
+  endFlowOnStoreError(flow: Flow, failure: AuthFailure, error: unknown): void {
+    flow.outcome = { failure }
+    flow.storeError = error
+    queueMicrotask(() => {
+      if (this.flow === flow && this.state !== 'disposed') this.send({ type: 'ABORT', at: this.config.clock.now() })
+    })
+  }
+
   /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
   waitFor(check: () => boolean): Promise<void> {
     if (this.state === 'disposed') return Promise.reject(disposedError())
     return this.#waiters.wait(check)
   }
 
+  /** A change made outside a transition (loading, following, an actor error): published after what is held before it. */
   #changed(): void {
     this.#waiters.changed()
-    if (this.streams?.wantsSession) this.streams.publishSession(this.session())
+    if (this.streams?.wantsSession) {
+      const view = this.session()
+      this.#afterSave.inOrder(() => this.streams?.publishSession(view))
+    }
   }
 
   /** Sends one REFRESH and resolves at the next token, refresh fault or end of session. Shared by concurrent callers. */

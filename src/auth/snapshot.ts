@@ -6,7 +6,8 @@ import type { Actor, SnapshotFrom } from 'xstate'
 import { AUTH_SNAPSHOT_SCHEMA_VERSION, type TokenSet } from '../../machines/auth.js'
 import type { SessionInput, SessionRecord } from '../../stores/contract.js'
 import type { runtimeMachine } from './effects.js'
-import type { AuthState } from './session.js'
+import { approvalInfoOf } from './flow.js'
+import { sessionOf, type AuthState, type Session } from './session.js'
 
 export type AuthActor = Actor<typeof runtimeMachine>
 export type AuthSnapshot = SnapshotFrom<typeof runtimeMachine>
@@ -18,6 +19,20 @@ export function stateOf(snapshot: AuthSnapshot): AuthState {
   if ('savingTokens' in value) return 'authenticating'
   if ('signedIn' in value) return snapshot.matches({ signedIn: 'active' }) ? 'authenticated' : 'refreshing'
   return Object.keys(value)[0] as AuthState
+}
+
+/** The session view of a snapshot, as the runtime's fields hold it once the snapshot is applied: tokens only where they are published. */
+export function sessionOfSnapshot(snapshot: AuthSnapshot): Session {
+  const context = snapshot.context
+  const tokens = snapshot.hasTag('published') ? context.tokens : null
+  return sessionOf({
+    state: stateOf(snapshot),
+    agentId: context.agentId ?? tokens?.agentId ?? null,
+    tokens,
+    skewMs: context.settings.refreshSkewMs,
+    approval: context.approval === null ? null : approvalInfoOf(context.approval),
+    failure: context.failure,
+  })
 }
 
 /** Waits only for time or events, so it may sleep as a stored snapshot. */

@@ -37,10 +37,9 @@ describe('AuthManager across restarts (separate processes, FileStore, kill -9)',
   it('resumes polling the same approval after being killed while waiting, and the server holds one agent', async () => {
     const first = agent()
     const handle = await first.next('handle')
-    await first.next('pollAttempt')
-    // Killed while it waits: its state as saved is the pending approval.
-    await eventually(async () => JSON.stringify((await storedSession()).machine.snapshot.value).includes('pendingApproval'), 'the pending approval to be saved')
+    // Killed as soon as register() resolved: the handle is handed out only once the pending approval is saved.
     await first.kill()
+    expect(JSON.stringify((await storedSession()).machine.snapshot.value)).toContain('pendingApproval')
 
     const second = agent()
     const resumed = await second.next('resumed')

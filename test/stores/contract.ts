@@ -195,6 +195,7 @@ export function describeSessionStoreContract(name: string, harness: ContractHarn
         [{ accesToken: 'typo' }, /^record\.accesToken is not a session field/],
         [{ machine: { schemaVersion: 1.5, savedAt: 1, snapshot: {} } }, /^record\.machine\.schemaVersion must be an integer$/],
         [{ machine: { schemaVersion: 1, savedAt: 1, snapshot: { n: 1n } } }, /^record\.machine\.snapshot must be JSON-serializable$/],
+        [{ machine: { schemaVersion: 1, savedAt: 1, snapshot: { toJSON: () => undefined } } }, /^record\.machine\.snapshot must be a JSON value$/],
       ]
       for (const [record, message] of bad) {
         const error = await store.save(record as SessionInput).catch((e: unknown) => e)

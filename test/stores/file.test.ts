@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -63,6 +63,45 @@ describe('FileStore writes', () => {
     const path = await freshPath()
     await storeAt(path).save(fullSession)
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ format: 'countersign-session', formatVersion: 1, version: 1, session: fullSession })
+  })
+
+  it('writes the document as JSON indented by two spaces, for a session, a cleared one and a snapshot holding line breaks', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    const indented = async () => {
+      const text = await readFile(path, 'utf8')
+      expect(text).toBe(JSON.stringify(JSON.parse(text), null, 2) + '\n')
+    }
+    await store.save({ ...fullSession, machine: { ...fullSession.machine, snapshot: { note: 'two\nlines', nested: [{ deep: [1, { x: null }] }], empty: {}, none: [] } } })
+    await indented()
+    await store.save({ accessToken: 'only' })
+    await indented()
+    await store.clear()
+    await indented()
+  })
+
+  it('serializes a saved session once, and parses its snapshot back only when the record is looked into', async () => {
+    const path = await freshPath()
+    const store = storeAt(path)
+    await store.open()
+    const stringify = vi.spyOn(JSON, 'stringify')
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const saved = await store.save(fullSession)
+      expect(stringify).toHaveBeenCalledTimes(1)
+      expect(parse).not.toHaveBeenCalled()
+
+      const snapshot = saved.machine!.snapshot
+      expect(snapshot).toEqual(fullSession.machine.snapshot)
+      expect(saved.machine!.snapshot).toBe(snapshot)
+      expect(parse).toHaveBeenCalledTimes(1)
+      expect(Object.isFrozen(saved.machine)).toBe(true)
+      expect(Object.isFrozen((snapshot as { context: object }).context)).toBe(true)
+    } finally {
+      stringify.mockRestore()
+      parse.mockRestore()
+    }
+    expect(JSON.parse(await readFile(path, 'utf8')).session).toEqual(fullSession)
   })
 
   it('leaves no temp files behind, and no lock file once closed', async () => {
@@ -185,6 +224,38 @@ describe('FileStore across processes', () => {
     const store = storeAt(path)
     expect(await store.load()).toEqual({ ...fullSession, version: 1 })
     expect((await store.save(fullSession, { expectedVersion: 1 })).version).toBe(2)
+  })
+
+  it('removes the temp file a writer killed before its rename left behind, holding a token, once it opens the file', async () => {
+    const path = await freshPath()
+    const dir = join(path, '..')
+    const child = await startChild()
+    await child.send({ op: 'open', path })
+    await child.send({ op: 'save', record: fullSession })
+    expect(await child.send({ op: 'saveAndHang', record: { ...fullSession, accessToken: 'the-unrenamed-token' } })).toMatchObject({ ok: true, hanging: true })
+    await child.killHard()
+    const leftover = (await readdir(dir)).filter((name) => name.endsWith('.tmp'))
+    expect(leftover).toEqual([expect.stringMatching(new RegExp(`^\\.session\\.json\\.${child.pid}\\.[0-9a-f]{12}\\.tmp$`))])
+    expect(await readFile(join(dir, leftover[0]!), 'utf8')).toContain('the-unrenamed-token')
+
+    const store = storeAt(path)
+    expect(await store.load()).toEqual({ ...fullSession, version: 1 })
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('keeps temp files a live writer may still rename, other files’ temps and lowdb’s fixed temp name; removes a live pid’s only when old', async () => {
+    const path = await freshPath()
+    const dir = join(path, '..')
+    const recent = `.session.json.${process.pid}.0123456789ab.tmp`
+    const old = `.session.json.${process.pid}.ba9876543210.tmp`
+    const untouched = [recent, '.session.json.tmp', '.other.json.999999999.0123456789ab.tmp', `.session.json.${process.pid}.short.tmp`]
+    for (const name of [...untouched, old]) await writeFile(join(dir, name), 'secret')
+    const hourAgo = new Date(Date.now() - 3600_000)
+    await utimes(join(dir, old), hourAgo, hourAgo)
+
+    await storeAt(path).open()
+
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp')).sort()).toEqual([...untouched].sort())
   })
 
   it('a second process sees the first one’s live lock, not the one from before its restart', async () => {
