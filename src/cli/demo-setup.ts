@@ -63,16 +63,30 @@ export async function saveDemoSettings(files: DemoFiles, settings: DemoSettings)
 export interface DemoServerOptions {
   /** A port asked for on the command line: used or failed, never replaced. */
   port?: number
+  /** The port a first run tries (demoFirstPort()). */
+  firstPort: number
   accessTtl: number
 }
 
 /** The port a first run tries, the reference server's default, so the examples' default URL reaches the demo server. */
 export const DEMO_FIRST_PORT = 4000
 
+/** Names another port for a first run to try, for a machine where 4000 belongs to something else (and for tests). */
+export const DEMO_FIRST_PORT_ENV = 'COUNTERSIGN_DEMO_FIRST_PORT'
+
+/** DEMO_FIRST_PORT, or the port the environment names; a malformed value is a TypeError naming the variable. */
+export function demoFirstPort(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env[DEMO_FIRST_PORT_ENV]
+  if (value === undefined || value === '') return DEMO_FIRST_PORT
+  const number = Number(value)
+  if (!/^\d+$/.test(value) || number < 1 || number > 65535) throw new TypeError(`${DEMO_FIRST_PORT_ENV} must be a whole number from 1 to 65535 (got "${value}")`)
+  return number
+}
+
 /**
  * Starts the reference server on the port of the last run (the agent's
- * tokens name the server's address as their issuer), or on 4000 the first
- * time; when that port is taken, on a free one. The owner is created when
+ * tokens name the server's address as their issuer), or on the first port
+ * (4000) the first time; when that port is taken, on a free one. The owner is created when
  * missing. `movedFrom` names the last run's port when it had to move.
  */
 export async function startDemoServer(files: DemoFiles, settings: DemoSettings, options: DemoServerOptions): Promise<{ server: CountersignServer; movedFrom: number | null }> {
@@ -81,7 +95,7 @@ export async function startDemoServer(files: DemoFiles, settings: DemoSettings, 
   const start = (port: number) => createServer({ host: '127.0.0.1', port, dataFile: files.serverData, accessTtl: options.accessTtl, owner: settings.owner })
   if (options.port !== undefined) return { server: await start(options.port), movedFrom: null }
   try {
-    return { server: await start(settings.port ?? DEMO_FIRST_PORT), movedFrom: null }
+    return { server: await start(settings.port ?? options.firstPort), movedFrom: null }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
     return { server: await start(0), movedFrom: settings.port }

@@ -14,7 +14,7 @@ import type { LiveSocket, LiveSocketEvent } from '../live/socket.js'
 import type { CountersignServer } from '../server/index.js'
 import { FileStore } from '../../stores/file.js'
 import { showApproval, waitWithProgress } from './approval.js'
-import { demoFiles, loadDemoSettings, saveDemoSettings, startDemoServer, type DemoFiles } from './demo-setup.js'
+import { demoFiles, demoFirstPort, loadDemoSettings, saveDemoSettings, startDemoServer, type DemoFiles } from './demo-setup.js'
 import { ExitCode } from './exit-codes.js'
 import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js'
 import type { GlobalOptions } from './main.js'
@@ -48,7 +48,7 @@ export function demoCommand(program: Command, setExitCode: (code: number) => voi
     .command('demo')
     .description('run server, owner and agent on this machine (data in ./.countersign): approve once, then watch the tokens stay fresh; Ctrl-C stops')
     .option('--access-ttl <seconds>', 'access token lifetime on the demo server, short so refreshes show', seconds('--access-ttl'), DEMO_ACCESS_TTL)
-    .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time; a free one when that is taken)", port)
+    .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time ($COUNTERSIGN_DEMO_FIRST_PORT changes it); a free one when that is taken)", port)
     .option('--name <name>', "the demo agent's name", 'Demo agent')
     .option('--no-qr', 'do not print a QR code of the approval URL')
     .action(async (options: DemoOptions, command: Command) => {
@@ -68,8 +68,9 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
   let socket: LiveSocket | null = null
   let follower: SessionFollower | null = null
   try {
+    const firstPort = demoFirstPort()
     const { settings, created } = await loadDemoSettings(files)
-    const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), accessTtl: options.accessTtl })
+    const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), firstPort, accessTtl: options.accessTtl })
     server = started.server
     const serverPort = Number(new URL(server.url).port)
     if (settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })

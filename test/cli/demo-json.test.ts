@@ -2,7 +2,9 @@
  * `countersign --json demo` as a script sees it: the same story as the
  * terminal demo in JSON lines, with the owner approving through the owner
  * API; the session resumed on the next run, kept when the last port is
- * taken, and registered anew when the server's data was removed.
+ * taken, and registered anew when the server's data was removed. The first
+ * port tried is one of this file's (COUNTERSIGN_DEMO_FIRST_PORT), never
+ * 4000, which another test or a person's demo may hold.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
@@ -11,22 +13,25 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, startChild, type Child } from '../support/process.js'
 import { TestOwner } from '../support/server.js'
-import { jsonLines } from './helpers.js'
+import { closedPort, jsonLines } from './helpers.js'
 
 describe('countersign --json demo', () => {
   let cwd: string
+  let firstPort: number
   const running: Child[] = []
 
   beforeAll(async () => {
     cwd = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
+    firstPort = await closedPort()
   })
   afterAll(async () => {
     for (const child of running) if (child.process.exitCode === null) child.process.kill('SIGKILL')
     await rm(cwd, { recursive: true, force: true })
   })
 
-  function demo(): Child {
-    const child = startChild(process.execPath, [CLI, '--json', 'demo', '--access-ttl', '2'], { cwd })
+  function demo(options: { cwd?: string; firstPort?: number } = {}): Child {
+    const env = { COUNTERSIGN_DEMO_FIRST_PORT: String(options.firstPort ?? firstPort) }
+    const child = startChild(process.execPath, [CLI, '--json', 'demo', '--access-ttl', '2'], { cwd: options.cwd ?? cwd, env })
     running.push(child)
     return child
   }
@@ -51,7 +56,7 @@ describe('countersign --json demo', () => {
   it('prints server, owner, approval, authenticated, live socket and refresh events, and no token', async () => {
     const child = demo()
     firstServer = await event(child, 'server')
-    expect(firstServer).toEqual({ type: 'server', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), console: `${firstServer.url}/`, dataFile: join(cwd, '.countersign', 'server.json'), accessTtl: 2, movedFrom: null })
+    expect(firstServer).toEqual({ type: 'server', url: `http://127.0.0.1:${firstPort}`, console: `${firstServer.url}/`, dataFile: join(cwd, '.countersign', 'server.json'), accessTtl: 2, movedFrom: null })
     const owner = await event(child, 'owner')
     expect(owner).toEqual({ type: 'owner', email: 'owner@countersign.localhost', password: expect.stringMatching(/^[\w-]{16}$/), created: true, file: join(cwd, '.countersign', 'demo.json') })
     password = owner.password
@@ -95,6 +100,27 @@ describe('countersign --json demo', () => {
       await stop(child)
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
+    }
+  })
+
+  it('serves on a free port when the first port is taken on a first run, and saves that port for the next', async () => {
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
+    const taken = (squatter.address() as { port: number }).port
+    const fresh = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
+    try {
+      const child = demo({ cwd: fresh, firstPort: taken })
+      const server = await event(child, 'server')
+      // A first run has no last port to move from.
+      expect(server).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), movedFrom: null })
+      const port = Number(new URL(server.url).port)
+      expect(port).not.toBe(taken)
+      await event(child, 'approvalStarted')
+      await stop(child)
+      expect(JSON.parse(await readFile(join(fresh, '.countersign', 'demo.json'), 'utf8')).port).toBe(port)
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+      await rm(fresh, { recursive: true, force: true })
     }
   })
 

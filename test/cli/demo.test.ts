@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, skipBrowserTests, type Browser } from '../support/browser.js'
 import { CLI } from '../support/process.js'
 import { Terminal, skipTerminalTests } from '../support/terminal.js'
+import { closedPort } from './helpers.js'
 
 /** Short enough that a refresh shows within seconds (refresh at half-life). */
 const ACCESS_TTL = '3'
@@ -18,11 +19,14 @@ const ACCESS_TTL = '3'
 describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a terminal', () => {
   let browser: Browser
   let cwd: string
+  /** A port of this test's, not 4000, which another test or a person's demo may hold. */
+  let port: number
   const terminals: Terminal[] = []
 
   beforeAll(async () => {
     browser = await launchBrowser()
     cwd = await mkdtemp(join(tmpdir(), 'countersign-demo-'))
+    port = await closedPort()
   })
 
   afterEach(async () => {
@@ -35,7 +39,7 @@ describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a te
   })
 
   async function startDemo(): Promise<Terminal> {
-    const terminal = await Terminal.start({ cwd, command: [process.execPath, CLI, 'demo', '--access-ttl', ACCESS_TTL] })
+    const terminal = await Terminal.start({ cwd, command: [process.execPath, CLI, 'demo', '--access-ttl', ACCESS_TTL, '--port', String(port)] })
     terminals.push(terminal)
     return terminal
   }
@@ -43,6 +47,7 @@ describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a te
   it('registers, is approved in the console, reports itself and a refresh, stops on Ctrl-C, and resumes without approval on the next run', async () => {
     const first = await startDemo()
     const [, email, password] = await first.waitFor(/owner:\s+(\S+@\S+)\s+password: (\S+)/)
+    await first.waitFor(new RegExp(`server on http://127\\.0\\.0\\.1:${port}\\n`))
     const [, approvalUrl] = await first.waitFor(/approval URL: (http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z]{4}-[A-Z]{4})/)
     const [, agentId] = await first.waitFor(/agent id:\s+(agt_\S+)/)
     // The QR code of the URL is drawn with block characters under it.
