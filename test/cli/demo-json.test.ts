@@ -41,8 +41,13 @@ describe('countersign --json demo', () => {
     return JSON.parse(line)
   }
 
-  async function stop(child: Child, signal: NodeJS.Signals = 'SIGINT'): Promise<any[]> {
+  /** `twice`: the signal comes again once the demo is stopping, as Ctrl-C does under `npm start` (the terminal's, then the one npm forwards). */
+  async function stop(child: Child, signal: NodeJS.Signals = 'SIGINT', twice = false): Promise<any[]> {
     child.process.kill(signal)
+    if (twice) {
+      await child.waitForLine(/^\{"type":"stopped"/)
+      child.process.kill(signal)
+    }
     expect(await child.exited).toEqual({ code: 0, signal: null })
     const events = jsonLines(child.stdout())
     expect(events.at(-1)).toEqual({ type: 'stopped', signal })
@@ -70,7 +75,7 @@ describe('countersign --json demo', () => {
     expect(await event(child, 'liveSocketOpen')).toMatchObject({ connectionId: 1 })
     expect(await event(child, 'refreshed')).toMatchObject({ count: 1, accessExpiresAt: expect.any(String) })
     await event(child, 'liveSocketReauthenticated')
-    await stop(child)
+    await stop(child, 'SIGINT', true)
 
     const saved = JSON.parse(await readFile(join(cwd, '.countersign', 'agent.json'), 'utf8')).session
     expect(child.stdout()).not.toContain(saved.accessToken)
