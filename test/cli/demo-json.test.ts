@@ -2,7 +2,8 @@
  * `countersign --json demo` as a script sees it: the same story as the
  * terminal demo in JSON lines, with the owner approving through the owner
  * API; the session resumed on the next run, kept when the last port is
- * taken, and registered anew when the server's data was removed. The first
+ * taken, and registered anew when the server's data was removed; a saved
+ * approval shown at the server's new address, or asked for anew. The first
  * port tried is one of this file's (COUNTERSIGN_DEMO_FIRST_PORT), never
  * 4000, which another test or a person's demo may hold.
  */
@@ -57,6 +58,8 @@ describe('countersign --json demo', () => {
   let firstAgentId = ''
   let firstServer: any
   let password = ''
+  /** The approval the last test left pending. */
+  let pending: any
 
   it('prints server, owner, approval, authenticated, live socket and refresh events, and no token', async () => {
     const child = demo()
@@ -134,8 +137,42 @@ describe('countersign --json demo', () => {
     const child = demo()
     expect(await event(child, 'owner')).toMatchObject({ password, created: false })
     expect(await event(child, 'sessionRejected')).toEqual({ type: 'sessionRejected', message: expect.any(String) })
-    const approval = await event(child, 'approvalStarted')
-    expect(approval.agentId).not.toBe(firstAgentId)
+    pending = await event(child, 'approvalStarted')
+    expect(pending.agentId).not.toBe(firstAgentId)
     await stop(child)
+  })
+
+  it('shows a saved approval at the address the server moved to, and waits for it there', async () => {
+    const { port } = JSON.parse(await readFile(join(cwd, '.countersign', 'demo.json'), 'utf8'))
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    try {
+      const child = demo()
+      const server = await event(child, 'server')
+      expect(server.movedFrom).toBe(port)
+      const approval = await event(child, 'approvalStarted')
+      expect(approval).toEqual({ ...pending, approvalUrl: `${server.url}/device?user_code=${pending.userCode}` })
+      await (await TestOwner.create(server.url, 'owner@countersign.localhost', password)).approve(pending.userCode)
+      expect(await event(child, 'authenticated')).toMatchObject({ agentId: pending.agentId, resumed: false })
+      await stop(child)
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+    }
+  })
+
+  it('registers again when the server no longer knows a saved approval', async () => {
+    await rm(join(cwd, '.countersign', 'server.json'))
+    await rm(join(cwd, '.countersign', 'agent.json'))
+    const first = demo()
+    const left = await event(first, 'approvalStarted')
+    await stop(first)
+    await rm(join(cwd, '.countersign', 'server.json'))
+    const child = demo()
+    expect(await event(child, 'sessionRejected')).toEqual({ type: 'sessionRejected', message: 'the server no longer knows this approval request (invalid_grant): the device code is unknown' })
+    await child.waitForLine(new RegExp(`^\\{"type":"approvalStarted".*"agentId":"(?!${left.agentId}")`))
+    const events = (await stop(child)).filter((e) => e.type !== 'pollAttempt')
+    expect(events.map((e) => e.type)).toEqual(['server', 'owner', 'approvalStarted', 'sessionRejected', 'approvalStarted', 'stopped'])
+    expect(events[2]).toEqual(left)
+    expect(events[4].agentId).not.toBe(left.agentId)
   })
 })
