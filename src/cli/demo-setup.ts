@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { CorruptFileError, CountersignError, ErrorCodes } from '../errors.js'
 import type { CountersignServer } from '../server/index.js'
 import { AtomicJsonFile } from '../../stores/atomic-file.js'
 
@@ -93,11 +94,41 @@ export async function startDemoServer(files: DemoFiles, settings: DemoSettings, 
   // Loaded on use: the server's modules would slow every other command's start.
   const { createServer } = await import('../server/index.js')
   const start = (port: number) => createServer({ host: '127.0.0.1', port, dataFile: files.serverData, accessTtl: options.accessTtl, owner: settings.owner })
-  if (options.port !== undefined) return { server: await start(options.port), movedFrom: null }
+  if (options.port !== undefined) {
+    try {
+      return { server: await start(options.port), movedFrom: null }
+    } catch (error) {
+      throw portUnusable(error, options.port)
+    }
+  }
   try {
     return { server: await start(settings.port ?? options.firstPort), movedFrom: null }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
     return { server: await start(0), movedFrom: settings.port }
   }
+}
+
+/** A port asked for that cannot be listened on, in a person's words and with what to do instead; other errors as they are. */
+function portUnusable(error: unknown, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code
+  const why = code === 'EADDRINUSE' ? 'is in use by another program' : code === 'EACCES' ? 'may not be used by this user' : null
+  if (why === null) return error
+  return Object.assign(new Error(`port ${port} on 127.0.0.1 ${why} (${code}): choose another --port, or leave --port out and the demo finds a free one`, { cause: error }), { code })
+}
+
+/**
+ * A corrupt demo file, with how to get past it: the server's data can go on
+ * its own (the owner is created again from demo.json, the agent registers
+ * again); demo.json holds the password of the owner in the server's data, so
+ * it goes with the whole folder. The agent's session file needs no hint: the
+ * FileStore sets it aside and the agent starts over.
+ */
+export function withRecoveryHint(error: unknown, files: DemoFiles): unknown {
+  if (!(error instanceof CorruptFileError)) return error
+  const hint =
+    error.path === files.settings ? `delete the folder ${files.dir} to start the demo over (a new owner password, and the agent registers again)`
+    : error.path === files.serverData ? "delete it to start the server's data over (the owner is created again from demo.json, and the agent registers again)"
+    : null
+  return hint === null ? error : new CountersignError(ErrorCodes.CORRUPT_FILE, `${error.message}: ${hint}`, { cause: error })
 }

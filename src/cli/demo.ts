@@ -14,7 +14,7 @@ import type { LiveSocket, LiveSocketEvent } from '../live/socket.js'
 import type { CountersignServer } from '../server/index.js'
 import { FileStore } from '../../stores/file.js'
 import { showApproval, waitWithProgress, type WaitOutcome } from './approval.js'
-import { demoFiles, demoFirstPort, loadDemoSettings, saveDemoSettings, startDemoServer, type DemoFiles } from './demo-setup.js'
+import { demoFiles, demoFirstPort, loadDemoSettings, saveDemoSettings, startDemoServer, withRecoveryHint, type DemoFiles } from './demo-setup.js'
 import { ExitCode } from './exit-codes.js'
 import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js'
 import type { GlobalOptions } from './main.js'
@@ -112,7 +112,7 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     output.line(`The access token lives ${options.accessTtl} s; each refresh shows below${session?.refreshAt ? ` (next ${clockTime(session.refreshAt)})` : ''}. Ctrl-C stops.`)
     return stop(output, await Promise.race([stopped, follower.ended, socketEnded]))
   } catch (error) {
-    return output.fail(error)
+    return output.fail(withRecoveryHint(error, files))
   } finally {
     signals.dispose()
     follower?.stop()
