@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander'
 import { ExitCode } from './exit-codes.js'
+import { createOutput } from './output.js'
+import { usageErrorOf, wantsJson } from './usage.js'
 import { loginCommand, registerCommand } from './approval-commands.js'
 import { demoCommand } from './demo.js'
 import { revokeCommand } from './revoke.js'
@@ -23,7 +25,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Credentials for autonomous agents through human approval.')
     .option('--json', 'print JSON lines instead of text')
     .option('--verbose', 'print stack traces with errors')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are reported by run(), as one line (and a JSON line with --json); set before the commands, which copy it.
+    .configureOutput({ outputError: () => {} })
     .exitOverride()
   serveCommand(program, setExitCode)
   registerCommand(program, setExitCode)
@@ -45,8 +48,11 @@ export async function run(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version end here with code 0; usage mistakes were already printed by commander.
-      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE
+      // Help and version end here with code 0.
+      if (error.exitCode === 0) return ExitCode.OK
+      const options = program.opts<GlobalOptions>()
+      const output = createOutput({ json: options.json === true || wantsJson(argv), verbose: options.verbose === true })
+      return output.fail(usageErrorOf(error, argv, program.commands.map((command) => command.name())))
     }
     process.stderr.write(`countersign: ${error instanceof Error ? error.message : String(error)}\n`)
     return ExitCode.FAILURE

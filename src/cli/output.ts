@@ -5,6 +5,7 @@
  */
 import { CountersignError, ErrorCodes } from '../errors.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+import { UsageError } from './usage.js'
 
 export interface OutputOptions {
   json?: boolean
@@ -49,7 +50,7 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
       const code = exitCodeOf(error)
       const message = error instanceof Error ? error.message : String(error)
       if (json) {
-        const errorCode = error instanceof CountersignError ? error.code : 'error'
+        const errorCode = error instanceof CountersignError ? error.code : isUsage(error) ? 'usage' : 'error'
         streams.out.write(`${JSON.stringify({ type: 'error', code: errorCode, message, exitCode: code })}\n`)
       }
       streams.err.write(`countersign: ${message}\n`)
@@ -59,8 +60,13 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
   }
 }
 
+/** A mistake of the caller's: the command line (UsageError) or a value it read (TypeError). */
+function isUsage(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof TypeError
+}
+
 export function exitCodeOf(error: unknown): ExitCodeValue {
-  if (error instanceof TypeError) return ExitCode.USAGE
+  if (isUsage(error)) return ExitCode.USAGE
   if (!(error instanceof CountersignError)) {
     const code = (error as NodeJS.ErrnoException | undefined)?.code
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return ExitCode.FAILURE

@@ -42,10 +42,39 @@ describe('the countersign command line', () => {
     expect(JSON.parse(result.stdout.split('\n')[0]!)).toMatchObject({ type: 'status', state: 'signedOut', store: join(home, 'data', 'countersign', 'session.json') })
   })
 
-  it('reports an unknown command as a usage error (exit code 2)', async () => {
+  it('reports an unknown command as a usage error (exit code 2) in one line', async () => {
     const result = await runCli(['frobnicate'])
-    expect(result.code).toBe(2)
-    expect(result.stderr).toContain("error: unknown command 'frobnicate'")
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `countersign: unknown command 'frobnicate' (run "countersign --help" for usage)\n` })
+  })
+
+  it("reports a command's usage error in one line naming that command's help", async () => {
+    expect(await runCli(['status', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: `countersign: unknown option '--bogus' (run "countersign status --help" for usage)\n` })
+    // The parser's own message names the option and the value; commander's prefix repeating them is dropped.
+    expect(await runCli(['demo', '--access-ttl', 'soon'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `countersign: --access-ttl must be a positive number of seconds (got "soon") (run "countersign demo --help" for usage)\n`,
+    })
+  })
+
+  it.each([
+    [['--json', 'status', '--bogus'], `unknown option '--bogus' (run "countersign status --help" for usage)`],
+    [['status', '--bogus', '--json'], `unknown option '--bogus' (run "countersign status --help" for usage)`],
+    [['--json', 'frobnicate'], `unknown command 'frobnicate' (run "countersign --help" for usage)`],
+    [['--json', 'register', '--server', 'http://127.0.0.1:9'], `required option '--name <name>' not specified (run "countersign register --help" for usage)`],
+  ])('with --json prints a usage error as an error line on stdout too: %j', async (args, message) => {
+    const result = await runCli(args)
+    expect(result).toEqual({ code: 2, stdout: `${JSON.stringify({ type: 'error', code: 'usage', message, exitCode: 2 })}\n`, stderr: `countersign: ${message}\n` })
+  })
+
+  it('without a command prints the help on stderr and exits 2; with --json also an error line', async () => {
+    const text = await runCli([])
+    expect(text.code).toBe(2)
+    expect(text.stdout).toBe('')
+    expect(text.stderr).toMatch(/^Usage: countersign \[options\] \[command\]\n[\s\S]*\ncountersign: no command given \(run "countersign --help" for usage\)\n$/)
+    const json = await runCli(['--json'])
+    expect(json.code).toBe(2)
+    expect(json.stdout).toBe(`${JSON.stringify({ type: 'error', code: 'usage', message: 'no command given (run "countersign --help" for usage)', exitCode: 2 })}\n`)
   })
 
   it('prints one line per error, and the stack only with --verbose', async () => {
