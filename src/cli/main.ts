@@ -47,15 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version end here with code 0.
-      if (error.exitCode === 0) return ExitCode.OK
-      const options = program.opts<GlobalOptions>()
-      const output = createOutput({ json: options.json === true || wantsJson(argv), verbose: options.verbose === true })
-      return output.fail(usageErrorOf(error, argv, program.commands.map((command) => command.name())))
-    }
-    process.stderr.write(`countersign: ${error instanceof Error ? error.message : String(error)}\n`)
-    return ExitCode.FAILURE
+    // Help and version end here with code 0.
+    if (error instanceof CommanderError && error.exitCode === 0) return ExitCode.OK
+    // A usage mistake, or an error no command caught (such as a working directory that was removed): reported as any other.
+    const options = program.opts<GlobalOptions>()
+    const output = createOutput({ json: options.json === true || wantsJson(argv), verbose: options.verbose === true })
+    return output.fail(error instanceof CommanderError ? usageErrorOf(error, argv, program.commands.map((command) => command.name())) : error)
   }
   return exitCode
 }

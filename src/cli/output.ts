@@ -67,11 +67,8 @@ function isUsage(error: unknown): boolean {
 
 export function exitCodeOf(error: unknown): ExitCodeValue {
   if (isUsage(error)) return ExitCode.USAGE
-  if (!(error instanceof CountersignError)) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return ExitCode.FAILURE
-    return ExitCode.FAILURE
-  }
+  // Anything else, a port in use (EADDRINUSE) included, is a failure without a more specific code.
+  if (!(error instanceof CountersignError)) return ExitCode.FAILURE
   switch (error.code) {
     case ErrorCodes.NOT_AUTHENTICATED:
     case ErrorCodes.TOKEN_REFRESH_FAILED:

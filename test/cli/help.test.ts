@@ -3,11 +3,11 @@
  * options after the command, and errors as one line (the stack only with
  * --verbose).
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../support/process.js'
+import { CLI, runCli, startChild } from '../support/process.js'
 
 const COMMANDS = ['serve', 'register', 'login', 'status', 'token', 'revoke', 'watch', 'demo']
 
@@ -75,6 +75,24 @@ describe('the countersign command line', () => {
     const json = await runCli(['--json'])
     expect(json.code).toBe(2)
     expect(json.stdout).toBe(`${JSON.stringify({ type: 'error', code: 'usage', message: 'no command given (run "countersign --help" for usage)', exitCode: 2 })}\n`)
+  })
+
+  it('reports an error no command caught as any other: one line, the stack with --verbose, a JSON line with --json', async () => {
+    // The CLI started in a folder that is gone by then: resolving a relative --store fails before the command's own handling.
+    const inRemovedFolder = async (args: string[]) => {
+      const folder = join(home, `removed-${Math.random().toString(36).slice(2)}`)
+      await mkdir(folder)
+      const child = startChild('sh', ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', folder, process.execPath, CLI, ...args])
+      const { code } = await child.exited
+      return { code, stdout: child.stdout(), stderr: child.stderr() }
+    }
+    const message = 'ENOENT: no such file or directory, uv_cwd'
+    expect(await inRemovedFolder(['status', '--store', 'relative.json'])).toEqual({ code: 1, stdout: '', stderr: `countersign: ${message}\n` })
+    const verbose = await inRemovedFolder(['--verbose', 'status', '--store', 'relative.json'])
+    expect(verbose.code).toBe(1)
+    expect(verbose.stderr).toMatch(new RegExp(`^countersign: ${message}\\nError: ${message}\\n {4}at `))
+    const json = await inRemovedFolder(['status', '--json', '--store', 'relative.json'])
+    expect(json).toEqual({ code: 1, stdout: `${JSON.stringify({ type: 'error', code: 'error', message, exitCode: 1 })}\n`, stderr: `countersign: ${message}\n` })
   })
 
   it('prints one line per error, and the stack only with --verbose', async () => {
