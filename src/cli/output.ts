@@ -4,6 +4,7 @@
  * a secret; callers pass redacted values.
  */
 import { CountersignError, ErrorCodes } from '../errors.js'
+import type { CliEventFields, CliEventType } from './events.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 import { UsageError } from './usage.js'
 
@@ -16,8 +17,8 @@ export interface Output {
   readonly json: boolean
   /** A human line (suppressed in JSON mode). */
   line(text: string): void
-  /** A JSON event line in JSON mode; a human line otherwise. */
-  event(type: string, fields: Record<string, unknown>, human: string): void
+  /** A JSON event line in JSON mode (a type listed in events.ts); a human line otherwise. */
+  event<T extends Exclude<CliEventType, 'error'>>(type: T, fields: CliEventFields<T>, human: string): void
   /** A human line on stderr, for commands whose stdout is data (suppressed in JSON mode). */
   note(text: string): void
   /** One line of data on stdout, in both modes (`countersign token`). */
@@ -51,7 +52,8 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
       const message = error instanceof Error ? error.message : String(error)
       if (json) {
         const errorCode = error instanceof CountersignError ? error.code : isUsage(error) ? 'usage' : 'error'
-        streams.out.write(`${JSON.stringify({ type: 'error', code: errorCode, message, exitCode: code })}\n`)
+        const type: CliEventType = 'error'
+        streams.out.write(`${JSON.stringify({ type, code: errorCode, message, exitCode: code })}\n`)
       }
       streams.err.write(`countersign: ${message}\n`)
       if (options.verbose && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`)
