@@ -5,7 +5,7 @@
  * second run prints the same password and serves at the same address.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { CorruptFileError, CountersignError, ErrorCodes } from '../errors.js'
 import type { CountersignServer } from '../server/index.js'
@@ -107,6 +107,25 @@ export async function startDemoServer(files: DemoFiles, settings: DemoSettings, 
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
     return { server: await start(0), movedFrom: settings.port }
   }
+}
+
+/** Whether the server's data is there before the server starts (it creates the file when missing). */
+export async function hasServerData(files: DemoFiles): Promise<boolean> {
+  return access(files.serverData).then(() => true, () => false)
+}
+
+/**
+ * New settings next to the server's old data (demo.json removed, server.json
+ * kept): the server keeps the owner it has, whose password is not the one
+ * just made. Said at once, rather than printing a password that cannot sign in.
+ */
+export async function checkOwnerSignsIn(serverUrl: string, settings: DemoSettings, files: DemoFiles): Promise<void> {
+  const response = await fetch(`${serverUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings.owner) })
+  await response.body?.cancel()
+  if (response.status === 200) return
+  throw new Error(
+    `${files.serverData} holds the owner ${settings.owner.email} with another password than the one just made in ${files.settings} (was demo.json removed?): delete the folder ${files.dir} to start the demo over`,
+  )
 }
 
 /** A port asked for that cannot be listened on, in a person's words and with what to do instead; other errors as they are. */

@@ -14,7 +14,7 @@ import type { LiveSocket, LiveSocketEvent } from '../live/socket.js'
 import type { CountersignServer } from '../server/index.js'
 import { FileStore } from '../../stores/file.js'
 import { showApproval, waitWithProgress, type WaitOutcome } from './approval.js'
-import { demoFiles, demoFirstPort, loadDemoSettings, saveDemoSettings, startDemoServer, withRecoveryHint, type DemoFiles } from './demo-setup.js'
+import { checkOwnerSignsIn, demoFiles, demoFirstPort, hasServerData, loadDemoSettings, saveDemoSettings, startDemoServer, withRecoveryHint, type DemoFiles } from './demo-setup.js'
 import { ExitCode } from './exit-codes.js'
 import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js'
 import type { GlobalOptions } from './main.js'
@@ -70,8 +70,10 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
   try {
     const firstPort = demoFirstPort()
     const { settings, created } = await loadDemoSettings(files)
+    const oldServerData = created && (await hasServerData(files))
     const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), firstPort, accessTtl: options.accessTtl })
     server = started.server
+    if (oldServerData) await checkOwnerSignsIn(server.url, settings, files)
     const serverPort = Number(new URL(server.url).port)
     if (settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
     printServer(output, server, files, options.accessTtl, started.movedFrom)

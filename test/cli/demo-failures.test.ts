@@ -98,6 +98,23 @@ describe('countersign demo failing to start', () => {
     await stopped(child)
   })
 
+  it('exits 1 when demo.json was removed but the server data kept, whose owner has the old password, saying to delete the folder', async () => {
+    const first = await startedDemo('owner')
+    await stopped(first.child)
+    await rm(join(data, 'demo.json'))
+    expect(await demo()).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `countersign: ${join(data, 'server.json')} holds the owner owner@countersign.localhost with another password than the one just made in ${join(data, 'demo.json')} (was demo.json removed?): delete the folder ${data} to start the demo over\n`,
+    })
+    await rm(data, { recursive: true })
+    const { child, event } = await startedDemo('server')
+    const [line] = await child.waitForLine(/^\{"type":"owner".*\}$/)
+    const owner = JSON.parse(line)
+    await TestOwner.create(event.url, owner.email, owner.password)
+    await stopped(child)
+  })
+
   it("sets a corrupt session file of the agent aside with a warning naming both paths, and the agent registers again", async () => {
     await mkdir(data)
     await writeFile(join(data, 'agent.json'), '{"session":')
