@@ -13,8 +13,8 @@ import type { HttpClient } from '../http/client.js'
 import type { LiveSocket, LiveSocketEvent } from '../live/socket.js'
 import type { CountersignServer } from '../server/index.js'
 import { FileStore } from '../../stores/file.js'
-import { showApproval, waitWithProgress } from './approval.js'
-import { demoFiles, loadDemoSettings, saveDemoSettings, startDemoServer, type DemoFiles } from './demo-setup.js'
+import { showApproval, waitWithProgress, type WaitOutcome } from './approval.js'
+import { checkOwnerSignsIn, demoFiles, demoFirstPort, hasServerData, loadDemoSettings, saveDemoSettings, startDemoServer, withRecoveryHint, type DemoFiles } from './demo-setup.js'
 import { ExitCode } from './exit-codes.js'
 import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js'
 import type { GlobalOptions } from './main.js'
@@ -48,7 +48,7 @@ export function demoCommand(program: Command, setExitCode: (code: number) => voi
     .command('demo')
     .description('run server, owner and agent on this machine (data in ./.countersign): approve once, then watch the tokens stay fresh; Ctrl-C stops')
     .option('--access-ttl <seconds>', 'access token lifetime on the demo server, short so refreshes show', seconds('--access-ttl'), DEMO_ACCESS_TTL)
-    .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time; a free one when that is taken)", port)
+    .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time ($COUNTERSIGN_DEMO_FIRST_PORT changes it); a free one when that is taken)", port)
     .option('--name <name>', "the demo agent's name", 'Demo agent')
     .option('--no-qr', 'do not print a QR code of the approval URL')
     .action(async (options: DemoOptions, command: Command) => {
@@ -68,9 +68,12 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
   let socket: LiveSocket | null = null
   let follower: SessionFollower | null = null
   try {
+    const firstPort = demoFirstPort()
     const { settings, created } = await loadDemoSettings(files)
-    const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), accessTtl: options.accessTtl })
+    const oldServerData = created && (await hasServerData(files))
+    const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), firstPort, accessTtl: options.accessTtl })
     server = started.server
+    if (oldServerData) await checkOwnerSignsIn(server.url, settings, files)
     const serverPort = Number(new URL(server.url).port)
     if (settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
     printServer(output, server, files, options.accessTtl, started.movedFrom)
@@ -86,8 +89,8 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     const previous = await store.load()
     settling = new SettlingStore(store)
     auth = new AuthManager(server.url, settling, { logger: runtimeLogger(output) })
-    const issuerMoved = previous?.issuer != null && previous.issuer !== server.url
-    const signedIn = await signIn(auth, server.url, output, { name: options.name, qr: options.qr, stopped, issuerMoved })
+    const movedFrom = previous?.issuer != null && previous.issuer !== server.url ? previous.issuer : null
+    const signedIn = await signIn(auth, server.url, output, { name: options.name, qr: options.qr, stopped, movedFrom })
     if (signedIn === null) return stop(output, await stopped)
     const { profile, resumed } = signedIn
     output.event(
@@ -111,7 +114,7 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     output.line(`The access token lives ${options.accessTtl} s; each refresh shows below${session?.refreshAt ? ` (next ${clockTime(session.refreshAt)})` : ''}. Ctrl-C stops.`)
     return stop(output, await Promise.race([stopped, follower.ended, socketEnded]))
   } catch (error) {
-    return output.fail(error)
+    return output.fail(withRecoveryHint(error, files))
   } finally {
     signals.dispose()
     follower?.stop()
@@ -139,14 +142,15 @@ interface SignInOptions {
   name: string
   qr: boolean
   stopped: Promise<unknown>
-  /** The saved tokens were issued under another address of the demo server. */
-  issuerMoved: boolean
+  /** The address of the demo server that issued the saved tokens or approval, when it has moved since. */
+  movedFrom: string | null
 }
 
 /**
  * Resumes the saved session, or waits for a pending approval, or registers.
- * A saved session the server no longer accepts (its data was removed) is
- * dropped once and the agent registers again. Null when stopped meanwhile.
+ * A saved session or approval the server no longer knows (its data was
+ * removed) is dropped once and the agent registers again. Null when stopped
+ * meanwhile.
  */
 async function signIn(auth: AuthManager, serverUrl: string, output: Output, options: SignInOptions): Promise<{ profile: AgentProfile; resumed: boolean } | null> {
   const { createHttpClient } = await import('../http/client.js')
@@ -156,13 +160,22 @@ async function signIn(auth: AuthManager, serverUrl: string, output: Output, opti
     if (resumed !== 'authenticated') {
       const handle = resumed ?? (await auth.register({ name: options.name }))
       if (resumed === null) output.line(`Registered the agent "${options.name}".`)
-      await showApproval(output, handle, { qr: options.qr })
+      // A saved approval's URL names the address the server had when it was asked for.
+      const approvalUrl = options.movedFrom !== null && handle.approvalUrl.startsWith(`${options.movedFrom}/`) ? serverUrl + handle.approvalUrl.slice(options.movedFrom.length) : handle.approvalUrl
+      await showApproval(output, { approvalUrl, userCode: handle.userCode, agentId: handle.agentId, expiresAt: handle.expiresAt }, { qr: options.qr })
       output.line('  (sign in with the owner email and password above, then press Approve)')
-      const outcome = await waitWithProgress(handle, output, { stop: options.stopped })
+      let outcome: WaitOutcome
+      try {
+        outcome = await waitWithProgress(handle, output, { stop: options.stopped })
+      } catch (error) {
+        if (attempt > 0 || resumed === null || !isApprovalGone(error)) throw error
+        output.event('sessionRejected', { message: (error as Error).message }, `The saved approval request has ended (${(error as Error).message}); registering again.`)
+        continue
+      }
       if (outcome.kind === 'stopped') return null
     }
     try {
-      if (resumed === 'authenticated' && options.issuerMoved) await auth.forceRefresh()
+      if (resumed === 'authenticated' && options.movedFrom !== null) await auth.forceRefresh()
       return { profile: await fetchProfile(client), resumed: resumed === 'authenticated' }
     } catch (error) {
       if (attempt > 0 || resumed !== 'authenticated' || !isSessionGone(error)) throw error
@@ -182,6 +195,11 @@ function isSessionGone(error: unknown): boolean {
   if (!(error instanceof CountersignError)) return false
   const gone: string[] = [ErrorCodes.UNAUTHORIZED, ErrorCodes.TOKEN_REFRESH_FAILED, ErrorCodes.NOT_AUTHENTICATED, ErrorCodes.REVOKED]
   return gone.includes(error.code)
+}
+
+/** The server answered a saved approval's device code with invalid_grant: it no longer has the request. */
+function isApprovalGone(error: unknown): boolean {
+  return error instanceof CountersignError && error.code === ErrorCodes.OAUTH_ERROR && error.oauthError === 'invalid_grant'
 }
 
 function printSocketEvent(output: Output, event: LiveSocketEvent): void {

@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander'
 import { ExitCode } from './exit-codes.js'
+import { createOutput } from './output.js'
+import { usageErrorOf, wantsJson } from './usage.js'
 import { loginCommand, registerCommand } from './approval-commands.js'
 import { demoCommand } from './demo.js'
 import { revokeCommand } from './revoke.js'
@@ -23,7 +25,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Credentials for autonomous agents through human approval.')
     .option('--json', 'print JSON lines instead of text')
     .option('--verbose', 'print stack traces with errors')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are reported by run(), as one line (and a JSON line with --json); set before the commands, which copy it.
+    .configureOutput({ outputError: () => {} })
     .exitOverride()
   serveCommand(program, setExitCode)
   registerCommand(program, setExitCode)
@@ -44,12 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version end here with code 0; usage mistakes were already printed by commander.
-      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE
-    }
-    process.stderr.write(`countersign: ${error instanceof Error ? error.message : String(error)}\n`)
-    return ExitCode.FAILURE
+    // Help and version end here with code 0.
+    if (error instanceof CommanderError && error.exitCode === 0) return ExitCode.OK
+    // A usage mistake, or an error no command caught (such as a working directory that was removed): reported as any other.
+    const options = program.opts<GlobalOptions>()
+    const output = createOutput({ json: options.json === true || wantsJson(argv), verbose: options.verbose === true })
+    return output.fail(error instanceof CommanderError ? usageErrorOf(error, argv, program.commands.map((command) => command.name())) : error)
   }
   return exitCode
 }

@@ -4,7 +4,9 @@
  * a secret; callers pass redacted values.
  */
 import { CountersignError, ErrorCodes } from '../errors.js'
+import type { CliEventFields, CliEventType } from './events.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+import { UsageError } from './usage.js'
 
 export interface OutputOptions {
   json?: boolean
@@ -15,8 +17,8 @@ export interface Output {
   readonly json: boolean
   /** A human line (suppressed in JSON mode). */
   line(text: string): void
-  /** A JSON event line in JSON mode; a human line otherwise. */
-  event(type: string, fields: Record<string, unknown>, human: string): void
+  /** A JSON event line in JSON mode (a type listed in events.ts); a human line otherwise. */
+  event<T extends Exclude<CliEventType, 'error'>>(type: T, fields: CliEventFields<T>, human: string): void
   /** A human line on stderr, for commands whose stdout is data (suppressed in JSON mode). */
   note(text: string): void
   /** One line of data on stdout, in both modes (`countersign token`). */
@@ -49,8 +51,9 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
       const code = exitCodeOf(error)
       const message = error instanceof Error ? error.message : String(error)
       if (json) {
-        const errorCode = error instanceof CountersignError ? error.code : 'error'
-        streams.out.write(`${JSON.stringify({ type: 'error', code: errorCode, message, exitCode: code })}\n`)
+        const errorCode = error instanceof CountersignError ? error.code : isUsage(error) ? 'usage' : 'error'
+        const type: CliEventType = 'error'
+        streams.out.write(`${JSON.stringify({ type, code: errorCode, message, exitCode: code })}\n`)
       }
       streams.err.write(`countersign: ${message}\n`)
       if (options.verbose && error instanceof Error && error.stack) streams.err.write(`${error.stack}\n`)
@@ -59,13 +62,15 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
   }
 }
 
+/** A mistake of the caller's: the command line (UsageError) or a value it read (TypeError). */
+function isUsage(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof TypeError
+}
+
 export function exitCodeOf(error: unknown): ExitCodeValue {
-  if (error instanceof TypeError) return ExitCode.USAGE
-  if (!(error instanceof CountersignError)) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return ExitCode.FAILURE
-    return ExitCode.FAILURE
-  }
+  if (isUsage(error)) return ExitCode.USAGE
+  // Anything else, a port in use (EADDRINUSE) included, is a failure without a more specific code.
+  if (!(error instanceof CountersignError)) return ExitCode.FAILURE
   switch (error.code) {
     case ErrorCodes.NOT_AUTHENTICATED:
     case ErrorCodes.TOKEN_REFRESH_FAILED:

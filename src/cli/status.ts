@@ -2,15 +2,18 @@
  * `countersign status`: what the store holds. It picks the session up the
  * way the runtime does (a due refresh happens, an approval left pending by
  * `--no-wait` is shown, not waited for). Exit 0 when signed in or an
- * approval is pending, 3 when there is no session.
+ * approval is pending, 3 when there is no session, 5 when a refresh is due
+ * and the server cannot be reached (what the store holds is shown first).
  */
 import type { Command } from 'commander'
 import { firstValueFrom } from 'rxjs'
 import type { Session } from '../auth/index.js'
+import { NetworkError } from '../errors.js'
 import type { SessionRecord } from '../../stores/contract.js'
 import { ExitCode } from './exit-codes.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
+import { watchReachability } from './reachability.js'
 import { isFileLocked, noSession, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 import { clockTime, isoTime } from './time.js'
 
@@ -30,6 +33,8 @@ interface StatusReport {
   store: string
   /** Another process holds the store's writer lock: the report is the file as that process last wrote it. */
   heldByAnotherProcess: boolean
+  /** The refresh that was due could not reach the server: the probe's error. */
+  unreachable: NetworkError | null
 }
 
 export function statusCommand(program: Command, setExitCode: (code: number) => void): Command {
@@ -51,6 +56,9 @@ export function statusCommand(program: Command, setExitCode: (code: number) => v
           report = session === null ? reportOfRecord(record, storePath) : reportOfSession(await settledSession(session), record.issuer, storePath)
         }
         print(output, report)
+        if (report.unreachable !== null) {
+          return setExitCode(output.fail(new NetworkError(`${report.unreachable.message}: the refresh that is due could not be made; the session stays saved in ${storePath}`, { cause: report.unreachable })))
+        }
         if (report.state === 'signedOut') {
           return setExitCode(output.fail(noSession(storePath, report.failure ? `the last one ended: ${report.failure.message}` : undefined)))
         }
@@ -64,25 +72,33 @@ export function statusCommand(program: Command, setExitCode: (code: number) => v
   )
 }
 
-async function settledSession(session: AgentSession): Promise<Session> {
-  const { auth } = session
-  await auth.resume()
-  const deadline = Date.now() + SETTLE_MS
-  for (;;) {
-    const current = await firstValueFrom(auth.session$)
-    // A restored approval past its expiry is ended by the runtime's own timer a moment later.
-    const expiring = current.state === 'pendingApproval' && current.approval !== null && current.approval.expiresAt <= Date.now()
-    const busy = expiring || current.state === 'refreshing' || current.state === 'authenticating' || current.state === 'starting' || current.state === 'revoking'
-    if (!busy || Date.now() >= deadline) return current
-    await new Promise((resolve) => setTimeout(resolve, 50))
+/** The session once the resume's work is done, or as it is when the refresh it started cannot reach the server. */
+async function settledSession({ auth, issuer }: AgentSession): Promise<{ session: Session; unreachable: NetworkError | null }> {
+  const reachability = watchReachability(auth, issuer)
+  try {
+    await auth.resume()
+    const deadline = Date.now() + SETTLE_MS
+    for (;;) {
+      const current = await firstValueFrom(auth.session$)
+      // A restored approval past its expiry is ended by the runtime's own timer a moment later.
+      const expiring = current.state === 'pendingApproval' && current.approval !== null && current.approval.expiresAt <= Date.now()
+      // A refresh that is due starts on the runtime's timer a moment after the resume.
+      const due = current.state === 'authenticated' && current.refreshAt !== null && current.refreshAt <= Date.now()
+      const busy = expiring || due || current.state === 'refreshing' || current.state === 'authenticating' || current.state === 'starting' || current.state === 'revoking'
+      if (!busy || Date.now() >= deadline) return { session: current, unreachable: null }
+      const unreachable = await Promise.race([reachability.unreachable, new Promise<null>((resolve) => setTimeout(resolve, 50, null))]).catch((error: NetworkError) => error)
+      if (unreachable !== null) return { session: await firstValueFrom(auth.session$), unreachable }
+    }
+  } finally {
+    reachability.stop()
   }
 }
 
 function emptyReport(store: string): StatusReport {
-  return { state: 'signedOut', agentId: null, server: null, scope: null, accessExpiresAt: null, refreshExpiresAt: null, refreshAt: null, approval: null, failure: null, store, heldByAnotherProcess: false }
+  return { state: 'signedOut', agentId: null, server: null, scope: null, accessExpiresAt: null, refreshExpiresAt: null, refreshAt: null, approval: null, failure: null, store, heldByAnotherProcess: false, unreachable: null }
 }
 
-function reportOfSession(session: Session, server: string, store: string): StatusReport {
+function reportOfSession({ session, unreachable }: { session: Session; unreachable: NetworkError | null }, server: string, store: string): StatusReport {
   return {
     state: session.state,
     agentId: session.agentId,
@@ -95,6 +111,7 @@ function reportOfSession(session: Session, server: string, store: string): Statu
     failure: session.failure,
     store,
     heldByAnotherProcess: false,
+    unreachable,
   }
 }
 
@@ -129,7 +146,7 @@ function print(output: Output, report: StatusReport): void {
       store: report.store,
       heldByAnotherProcess: report.heldByAnotherProcess,
     },
-    `state:    ${report.state}${report.heldByAnotherProcess ? ' (another process holds the store and keeps it fresh)' : ''}`,
+    `state:    ${report.state}${report.heldByAnotherProcess ? ' (another process holds the store and keeps it fresh)' : ''}${report.unreachable ? ' (the server could not be reached)' : ''}`,
   )
   const field = (name: string, value: string | null) => {
     if (value !== null) output.line(`${`${name}:`.padEnd(10)}${value}`)

@@ -2,23 +2,26 @@
  * `countersign token`: prints a valid access token and nothing else on
  * stdout, refreshing it first when it is due, so that
  * `curl -H "Authorization: Bearer $(countersign token)" ...` works.
- * Exit 3 without a session (or while its approval is still pending).
+ * Exit 3 without a session (or while its approval is still pending), 5 when
+ * the token is due and the server cannot be reached to refresh it.
  */
 import type { Command } from 'commander'
 import { firstValueFrom } from 'rxjs'
-import { CountersignError, ErrorCodes } from '../errors.js'
+import { CountersignError, ErrorCodes, NetworkError } from '../errors.js'
 import type { SessionRecord } from '../../stores/contract.js'
 import { ExitCode } from './exit-codes.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
+import { isNetworkFailure, watchReachability } from './reachability.js'
 import { issuerOf, isFileLocked, noSession, noSessionOf, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 import { isoTime } from './time.js'
 import { storeFlag } from './approval-commands.js'
 
 /**
- * A token read from a store another process holds must live at least this
- * long to be handed out. That process refreshes at half the token's life,
- * so a saved token normally has far longer.
+ * A token handed out without a refresh (read from a store another process
+ * holds, or kept while the server is down) must live at least this long.
+ * A keeper refreshes at half the token's life, so a saved token normally
+ * has far longer.
  */
 const LOCKED_MIN_LIFETIME_MS = 1_000
 
@@ -48,7 +51,7 @@ export function tokenCommand(program: Command, setExitCode: (code: number) => vo
           `the approval is still pending (open ${resumed.approvalUrl}, code ${resumed.userCode}); "countersign watch${storeFlag(options)}" waits for it`,
         )
       }
-      const accessToken = await auth.tokenProvider()
+      const accessToken = await freshToken(session, storePath)
       const current = await firstValueFrom(auth.token$)
       printToken(output, { accessToken, expiresAt: current?.accessToken === accessToken ? current.expiresAt : null, agentId: auth.agentId })
       setExitCode(ExitCode.OK)
@@ -58,6 +61,28 @@ export function tokenCommand(program: Command, setExitCode: (code: number) => vo
       await session?.close()
     }
   })
+}
+
+/**
+ * The runtime's token, refreshed when due; with the server down, at once the
+ * token that is still valid, or an error naming the server and the cause.
+ */
+async function freshToken({ auth, issuer }: AgentSession, storePath: string): Promise<string> {
+  const reachability = watchReachability(auth, issuer)
+  try {
+    return await Promise.race([auth.tokenProvider(), reachability.unreachable])
+  } catch (error) {
+    if (!isNetworkFailure(error)) throw error
+    const current = await firstValueFrom(auth.token$)
+    // The runtime hands out a token that still lives while its refresh is retried; so does this command.
+    if (current !== null && current.expiresAt !== null && current.expiresAt - Date.now() >= LOCKED_MIN_LIFETIME_MS) return current.accessToken
+    const unreachable = await reachability.probe()
+    if (unreachable === null) throw error
+    const expired = current === null || current.expiresAt === null || current.expiresAt <= Date.now()
+    throw new NetworkError(`${unreachable.message}: the access token ${expired ? 'expired' : 'is about to expire'} and could not be refreshed; the session stays saved in ${storePath}`, { cause: unreachable })
+  } finally {
+    reachability.stop()
+  }
 }
 
 interface PrintedToken {

@@ -140,7 +140,7 @@ describe('countersign register and login', () => {
     for (const args of [[], ['--agent-id', 'agt_x', '--username', 'x']]) {
       const result = await runCli(['login', '--server', test.url, '--store', store, ...args])
       expect(result.code).toBe(2)
-      expect(result.stderr).toContain('error: login needs exactly one of --agent-id ID or --username HANDLE')
+      expect(result.stderr).toBe('countersign: login needs exactly one of --agent-id ID or --username HANDLE (run "countersign login --help" for usage)\n')
     }
   })
 

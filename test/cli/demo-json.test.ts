@@ -2,7 +2,10 @@
  * `countersign --json demo` as a script sees it: the same story as the
  * terminal demo in JSON lines, with the owner approving through the owner
  * API; the session resumed on the next run, kept when the last port is
- * taken, and registered anew when the server's data was removed.
+ * taken, and registered anew when the server's data was removed; a saved
+ * approval shown at the server's new address, or asked for anew. The first
+ * port tried is one of this file's (COUNTERSIGN_DEMO_FIRST_PORT), never
+ * 4000, which another test or a person's demo may hold.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
@@ -11,22 +14,25 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, startChild, type Child } from '../support/process.js'
 import { TestOwner } from '../support/server.js'
-import { jsonLines } from './helpers.js'
+import { closedPort, jsonLines } from './helpers.js'
 
 describe('countersign --json demo', () => {
   let cwd: string
+  let firstPort: number
   const running: Child[] = []
 
   beforeAll(async () => {
     cwd = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
+    firstPort = await closedPort()
   })
   afterAll(async () => {
     for (const child of running) if (child.process.exitCode === null) child.process.kill('SIGKILL')
     await rm(cwd, { recursive: true, force: true })
   })
 
-  function demo(): Child {
-    const child = startChild(process.execPath, [CLI, '--json', 'demo', '--access-ttl', '2'], { cwd })
+  function demo(options: { cwd?: string; firstPort?: number } = {}): Child {
+    const env = { COUNTERSIGN_DEMO_FIRST_PORT: String(options.firstPort ?? firstPort) }
+    const child = startChild(process.execPath, [CLI, '--json', 'demo', '--access-ttl', '2'], { cwd: options.cwd ?? cwd, env })
     running.push(child)
     return child
   }
@@ -36,8 +42,13 @@ describe('countersign --json demo', () => {
     return JSON.parse(line)
   }
 
-  async function stop(child: Child, signal: NodeJS.Signals = 'SIGINT'): Promise<any[]> {
+  /** `twice`: the signal comes again once the demo is stopping, as Ctrl-C does under `npm start` (the terminal's, then the one npm forwards). */
+  async function stop(child: Child, signal: NodeJS.Signals = 'SIGINT', twice = false): Promise<any[]> {
     child.process.kill(signal)
+    if (twice) {
+      await child.waitForLine(/^\{"type":"stopped"/)
+      child.process.kill(signal)
+    }
     expect(await child.exited).toEqual({ code: 0, signal: null })
     const events = jsonLines(child.stdout())
     expect(events.at(-1)).toEqual({ type: 'stopped', signal })
@@ -47,11 +58,13 @@ describe('countersign --json demo', () => {
   let firstAgentId = ''
   let firstServer: any
   let password = ''
+  /** The approval the last test left pending. */
+  let pending: any
 
   it('prints server, owner, approval, authenticated, live socket and refresh events, and no token', async () => {
     const child = demo()
     firstServer = await event(child, 'server')
-    expect(firstServer).toEqual({ type: 'server', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), console: `${firstServer.url}/`, dataFile: join(cwd, '.countersign', 'server.json'), accessTtl: 2, movedFrom: null })
+    expect(firstServer).toEqual({ type: 'server', url: `http://127.0.0.1:${firstPort}`, console: `${firstServer.url}/`, dataFile: join(cwd, '.countersign', 'server.json'), accessTtl: 2, movedFrom: null })
     const owner = await event(child, 'owner')
     expect(owner).toEqual({ type: 'owner', email: 'owner@countersign.localhost', password: expect.stringMatching(/^[\w-]{16}$/), created: true, file: join(cwd, '.countersign', 'demo.json') })
     password = owner.password
@@ -65,7 +78,7 @@ describe('countersign --json demo', () => {
     expect(await event(child, 'liveSocketOpen')).toMatchObject({ connectionId: 1 })
     expect(await event(child, 'refreshed')).toMatchObject({ count: 1, accessExpiresAt: expect.any(String) })
     await event(child, 'liveSocketReauthenticated')
-    await stop(child)
+    await stop(child, 'SIGINT', true)
 
     const saved = JSON.parse(await readFile(join(cwd, '.countersign', 'agent.json'), 'utf8')).session
     expect(child.stdout()).not.toContain(saved.accessToken)
@@ -98,13 +111,68 @@ describe('countersign --json demo', () => {
     }
   })
 
+  it('serves on a free port when the first port is taken on a first run, and saves that port for the next', async () => {
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
+    const taken = (squatter.address() as { port: number }).port
+    const fresh = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
+    try {
+      const child = demo({ cwd: fresh, firstPort: taken })
+      const server = await event(child, 'server')
+      // A first run has no last port to move from.
+      expect(server).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), movedFrom: null })
+      const port = Number(new URL(server.url).port)
+      expect(port).not.toBe(taken)
+      await event(child, 'approvalStarted')
+      await stop(child)
+      expect(JSON.parse(await readFile(join(fresh, '.countersign', 'demo.json'), 'utf8')).port).toBe(port)
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+      await rm(fresh, { recursive: true, force: true })
+    }
+  })
+
   it('registers again when the server no longer knows the saved session, and stops cleanly while waiting', async () => {
     await rm(join(cwd, '.countersign', 'server.json'))
     const child = demo()
     expect(await event(child, 'owner')).toMatchObject({ password, created: false })
     expect(await event(child, 'sessionRejected')).toEqual({ type: 'sessionRejected', message: expect.any(String) })
-    const approval = await event(child, 'approvalStarted')
-    expect(approval.agentId).not.toBe(firstAgentId)
+    pending = await event(child, 'approvalStarted')
+    expect(pending.agentId).not.toBe(firstAgentId)
     await stop(child)
+  })
+
+  it('shows a saved approval at the address the server moved to, and waits for it there', async () => {
+    const { port } = JSON.parse(await readFile(join(cwd, '.countersign', 'demo.json'), 'utf8'))
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    try {
+      const child = demo()
+      const server = await event(child, 'server')
+      expect(server.movedFrom).toBe(port)
+      const approval = await event(child, 'approvalStarted')
+      expect(approval).toEqual({ ...pending, approvalUrl: `${server.url}/device?user_code=${pending.userCode}` })
+      await (await TestOwner.create(server.url, 'owner@countersign.localhost', password)).approve(pending.userCode)
+      expect(await event(child, 'authenticated')).toMatchObject({ agentId: pending.agentId, resumed: false })
+      await stop(child)
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+    }
+  })
+
+  it('registers again when the server no longer knows a saved approval', async () => {
+    await rm(join(cwd, '.countersign', 'server.json'))
+    await rm(join(cwd, '.countersign', 'agent.json'))
+    const first = demo()
+    const left = await event(first, 'approvalStarted')
+    await stop(first)
+    await rm(join(cwd, '.countersign', 'server.json'))
+    const child = demo()
+    expect(await event(child, 'sessionRejected')).toEqual({ type: 'sessionRejected', message: 'the server no longer knows this approval request (invalid_grant): the device code is unknown' })
+    await child.waitForLine(new RegExp(`^\\{"type":"approvalStarted".*"agentId":"(?!${left.agentId}")`))
+    const events = (await stop(child)).filter((e) => e.type !== 'pollAttempt')
+    expect(events.map((e) => e.type)).toEqual(['server', 'owner', 'approvalStarted', 'sessionRejected', 'approvalStarted', 'stopped'])
+    expect(events[2]).toEqual(left)
+    expect(events[4].agentId).not.toBe(left.agentId)
   })
 })

@@ -1,28 +1,46 @@
 /**
- * `countersign demo` (what `npm start` runs) driven as a person would: in a
- * real terminal (tmux), reading the approval URL and the owner's password off
- * the screen, approving in headless Chromium, watching refreshes, pressing
- * Ctrl-C, and starting it again to see the session resume without approval.
+ * `npm start` (= `countersign demo`) driven as a person would: in a real
+ * terminal (tmux), reading the approval URL, the user code, the waiting
+ * spinner and the owner's password off the screen, approving in headless
+ * Chromium, watching refreshes, pressing Ctrl-C, and starting it again to see
+ * the session resume without approval.
  */
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, skipBrowserTests, type Browser } from '../support/browser.js'
-import { CLI } from '../support/process.js'
+import { REPO_ROOT } from '../support/process.js'
 import { Terminal, skipTerminalTests } from '../support/terminal.js'
+import { closedPort } from './helpers.js'
 
 /** Short enough that a refresh shows within seconds (refresh at half-life). */
 const ACCESS_TTL = '3'
 
+/**
+ * What the terminal's shell sees of `npm start` stopped by Ctrl-C: npm's script shell gets the Ctrl-C too
+ * and dies of it, and npm then exits by the same signal, after the demo has stopped (its own exit code, 0,
+ * is checked in demo-json.test.ts). The demo's clean stop shows on the screen and in its files.
+ */
+const NPM_STOPPED_BY_CTRL_C = 128 + 2
+
+/** RFC 8628 §6.1: eight characters of the base-20 alphabet (no vowels), a dash in the middle. */
+const USER_CODE = '[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}'
+
 describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a terminal', () => {
   let browser: Browser
   let cwd: string
+  /** A port of this test's, not 4000, which another test or a person's demo may hold. */
+  let port: number
   const terminals: Terminal[] = []
 
   beforeAll(async () => {
     browser = await launchBrowser()
+    // `npm start` runs its script in the package's folder, whose ./.countersign is the demo's data: a folder
+    // holding this package's own package.json and bin/ (linked) keeps the checkout's demo data out of the test.
     cwd = await mkdtemp(join(tmpdir(), 'countersign-demo-'))
+    for (const name of ['package.json', 'bin']) await symlink(join(REPO_ROOT, name), join(cwd, name))
+    port = await closedPort()
   })
 
   afterEach(async () => {
@@ -35,18 +53,25 @@ describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a te
   })
 
   async function startDemo(): Promise<Terminal> {
-    const terminal = await Terminal.start({ cwd, command: [process.execPath, CLI, 'demo', '--access-ttl', ACCESS_TTL] })
+    const terminal = await Terminal.start({ cwd, command: ['npm', 'start', '--', '--access-ttl', ACCESS_TTL, '--port', String(port)] })
     terminals.push(terminal)
     return terminal
   }
 
   it('registers, is approved in the console, reports itself and a refresh, stops on Ctrl-C, and resumes without approval on the next run', async () => {
     const first = await startDemo()
+    // The package's start script is what runs.
+    await first.waitFor(new RegExp(`> node bin/countersign demo --access-ttl ${ACCESS_TTL} --port ${port}\\n`))
     const [, email, password] = await first.waitFor(/owner:\s+(\S+@\S+)\s+password: (\S+)/)
-    const [, approvalUrl] = await first.waitFor(/approval URL: (http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z]{4}-[A-Z]{4})/)
+    await first.waitFor(new RegExp(`server on http://127\\.0\\.0\\.1:${port}\\n`))
+    const [, approvalUrl, codeInUrl] = await first.waitFor(new RegExp(`approval URL: (http://127\\.0\\.0\\.1:${port}/device\\?user_code=(${USER_CODE}))\\n`))
+    const [, userCode] = await first.waitFor(new RegExp(`\\n {2}user code: +(${USER_CODE})\\n`))
+    expect(userCode).toBe(codeInUrl)
     const [, agentId] = await first.waitFor(/agent id:\s+(agt_\S+)/)
     // The QR code of the URL is drawn with block characters under it.
     await first.waitFor(/[▀▄█]{20,}/)
+    // The spinner counts the polls (every 3 s, the server's interval) and the time left of the 24 h request.
+    await first.waitFor(/Waiting for approval · poll [1-9]\d* · expires in 23 h 5\d min$/m)
 
     const page = await browser.newPage()
     await page.goto(approvalUrl!)
@@ -68,7 +93,7 @@ describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a te
     await first.waitFor(/live socket re-authenticated in band/)
 
     await first.sendKeys('C-c')
-    expect(await first.waitForExit()).toBe(0)
+    expect(await first.waitForExit()).toBe(NPM_STOPPED_BY_CTRL_C)
     const firstScreen = await first.screen()
     expect(firstScreen).toContain('Stopping (SIGINT)')
 
@@ -92,7 +117,8 @@ describe.skipIf(skipTerminalTests || skipBrowserTests)('countersign demo in a te
     expect(secondScreen).not.toContain('approval URL')
     expect(secondScreen).not.toContain('Registered the agent')
     await second.sendKeys('C-c')
-    expect(await second.waitForExit()).toBe(0)
+    expect(await second.waitForExit()).toBe(NPM_STOPPED_BY_CTRL_C)
+    expect(await second.screen()).toContain('Stopping (SIGINT)')
   }, 60_000)
 })
 
