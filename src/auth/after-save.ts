@@ -27,6 +27,7 @@ export class AfterSave {
   #settled = 0
   #unplaced: Publish[] = []
   #held: Held[] = []
+  #drained: Array<() => void> = []
   readonly #afterRelease: () => void
 
   /** @param afterRelease runs after each batch of published results (callers waiting on them check again) */
@@ -59,6 +60,12 @@ export class AfterSave {
     if (saved === null) this.#release(null)
   }
 
+  /** Resolves once every result held so far is published (at once when none is held). */
+  whenDrained(): Promise<void> {
+    if (this.#held.length === 0 && this.#unplaced.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#drained.push(resolve))
+  }
+
   /** Publishes after everything held before it. */
   inOrder(publish: Publish): void {
     this.hold(publish)
@@ -77,5 +84,10 @@ export class AfterSave {
     const due = this.#held.splice(0, count)
     for (const { publish } of due) publish(failure)
     this.#afterRelease()
+    if (this.#held.length === 0 && this.#unplaced.length === 0 && this.#drained.length > 0) {
+      const drained = this.#drained
+      this.#drained = []
+      for (const resolve of drained) resolve()
+    }
   }
 }

@@ -156,6 +156,8 @@ export class AuthManager {
     const runtime = this.#runtime
     await runtime.ready()
     for (;;) {
+      // What resume() says is also what session$ and events$ say by then: both wait for the store.
+      await runtime.published()
       const state = runtime.state
       if (state === 'authenticated' || state === 'refreshing') return 'authenticated'
       if (state === 'signedOut') return null

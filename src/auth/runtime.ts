@@ -345,6 +345,11 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
     })
   }
 
+  /** Resolves once what every transition so far produced is published (each after the store has it). */
+  published(): Promise<void> {
+    return this.#afterSave.whenDrained()
+  }
+
   /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
   waitFor(check: () => boolean): Promise<void> {
     if (this.state === 'disposed') return Promise.reject(disposedError())

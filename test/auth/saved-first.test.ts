@@ -4,6 +4,7 @@
  * events$ and session$ tell, and a wait for approval ends only once the
  * store holds what they report.
  */
+import { firstValueFrom } from 'rxjs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ApprovalDeniedError, AuthManager, MemoryStore, type AuthLifecycleEvent, type Session, type SessionRecord } from '../../src/index.js'
 import type { SessionInput, WriteOptions } from '../../stores/contract.js'
@@ -102,6 +103,22 @@ describe('AuthManager: results are published only once the store has them', () =
     expect(error).toBeInstanceOf(ApprovalDeniedError)
     expect(error).toMatchObject({ code: 'approval_denied' })
     expect(held).toBeNull()
+  })
+
+  it('resolves resume() only once session$ tells what it answers, for a restored pending approval', async () => {
+    const store = new SlowStore()
+    const first = manager(store)
+    const handle = await first.register({ name: 'Resumed Agent' })
+    first.dispose()
+
+    const auth = manager(store)
+    const before = await firstValueFrom(auth.session$)
+    const resumed = await auth.resume()
+    const after = await firstValueFrom(auth.session$)
+
+    expect(before.state).toBe('unknown')
+    expect(resumed).toMatchObject({ userCode: handle.userCode })
+    expect(after).toMatchObject({ state: 'pendingApproval', approval: { userCode: handle.userCode } })
   })
 
   it('rejects register() with the store’s error when the approval cannot be saved, tells storeFailed first, and ends the flow', async () => {
