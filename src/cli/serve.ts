@@ -65,7 +65,9 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
           signup: options.signup,
           owner,
         })
-        output.event('listening', { url: server.url, dataFile: resolve(options.data) }, `countersign server listening on ${server.url}`)
+        output.event('listening', { url: server.url, address: server.listenUrl, dataFile: resolve(options.data) }, `countersign server listening on ${server.url}`)
+        // With --issuer the base URL names a proxy in front; say where the server itself is (with --port 0, nothing else tells).
+        if (server.listenUrl !== server.url) output.line(`  address:   ${server.listenUrl}`)
         output.line(`  console:   ${server.url}/`)
         output.line(`  discovery: ${server.url}/.well-known/oauth-authorization-server`)
         output.line(`  data:      ${resolve(options.data)}`)

@@ -32,9 +32,9 @@ export function registerToken(app: FastifyInstance, ctx: ServerContext): void {
         const onClose = () => abort.abort()
         reply.raw.once('close', onClose)
         try {
-          const { pair, agentId } = await ctx.approvals.exchange({ deviceCode, clientId, waitSeconds, signal: abort.signal })
+          const { pair, agentId, issuedAt } = await ctx.approvals.exchange({ deviceCode, clientId, waitSeconds, signal: abort.signal })
           reply.header('cache-control', 'no-store')
-          return ctx.tokens.tokenResponse(pair, agentId, ctx.now())
+          return ctx.tokens.tokenResponse(pair, agentId, issuedAt)
         } finally {
           reply.raw.off('close', onClose)
         }
