@@ -114,6 +114,29 @@ describe('protocol §7: limits and bad input', () => {
   })
 
   describe('rate limits', () => {
+    it('with the default limit, lets one developer start, approve and sign in a few dozen agents within a minute from one address', async () => {
+      const fleet = await startProtocolServer()
+      try {
+        const statuses: number[] = []
+        const owner = await fleet.owner()
+        const started = []
+        for (let i = 0; i < 40; i++) {
+          const answer = await startApproval(fleet.url, { agent_name: `Fleet Agent ${i}`, agent_username: `fleet-agent-${i}` })
+          statuses.push(answer.status)
+          started.push(answer.body)
+        }
+        for (let round = 0; round < 3; round++) await owner.signIn()
+        for (const approval of started) await owner.approve(approval.user_code)
+        for (const approval of started) statuses.push((await pollToken(fleet.url, approval.device_code)).status)
+        // Each agent logs in once more, as after a restart without its store.
+        for (let i = 0; i < 40; i++) statuses.push((await startApproval(fleet.url, { username: `fleet-agent-${i}` })).status)
+        expect(statuses).toHaveLength(120)
+        expect(statuses.filter((status) => status !== 200)).toEqual([])
+      } finally {
+        await fleet.dispose()
+      }
+    })
+
     let limited: ProtocolServer
     let deviceCode: string
 
