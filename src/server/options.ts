@@ -28,7 +28,11 @@ export interface ServerOptions {
   signup?: boolean
   /** An owner created at start when missing. */
   owner?: { email: string; password: string }
-  /** Requests per minute per client address for device authorization and sign-in. Default 120. */
+  /**
+   * Requests per minute per client address for device authorization and
+   * sign-in, and failed token requests per minute per address (successful
+   * grants and polling answers do not count). Default 120.
+   */
   rateLimit?: number
   /** Public client ids accepted. Default ['countersign-agent']. */
   clientIds?: string[]
