@@ -102,6 +102,12 @@ describe('protocol §7: limits and bad input', () => {
     expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'the request is not a valid HTTP message' })
   })
 
+  it('answers a CONNECT (a request to a proxy) with 400 in the error shape and closes the connection, rather than dropping it unanswered', async () => {
+    const answer = await sendRaw(url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request')
+    expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'CONNECT is not supported: this server is not a proxy' })
+  })
+
   it('answers headers larger than the server accepts with 431 in the error shape', async () => {
     const answer = await sendRaw(url, `GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`)
     expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large')
