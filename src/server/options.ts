@@ -10,7 +10,7 @@ export interface ServerOptions {
   port?: number
   /** The JSON data file. Absent: everything is kept in memory and lost on close. */
   dataFile?: string
-  /** Base URL the server names itself by. Default: http://<host>:<port>. */
+  /** Base URL the server names itself by. Default: http://<host>:<port>, with 127.0.0.1 for the host 0.0.0.0 and [::1] for ::. */
   issuer?: string
   /** Access token lifetime, seconds. Default 3600. */
   accessTtl?: number

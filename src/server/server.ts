@@ -87,8 +87,11 @@ async function start(db: ServerDatabase, resolved: ResolvedServerOptions): Promi
   }
 }
 
+/** Addresses that mean every interface, and the loopback address of their family that reaches them. */
+const WILDCARDS: Record<string, string> = { '0.0.0.0': '127.0.0.1', '::': '::1', '0:0:0:0:0:0:0:0': '::1' }
+
 /** The URL a client on this machine reaches a server listening on `host` by: a wildcard address becomes loopback. */
 function localUrl(host: string, port: number): string {
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host
+  const reachable = WILDCARDS[host] ?? host
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
 }
