@@ -119,7 +119,7 @@ function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Socket): 
 /** Node hands CONNECT to a 'connect' listener, and without one drops the connection without a word. */
 function answerConnect(_request: IncomingMessage, socket: Duplex): void {
   refuseOnSocket(socket, 400, 'Bad Request', 'CONNECT is not supported: this server is not a proxy')
-  socket.destroy()
+  socket.end(() => socket.destroy())
 }
 
 /** Writes an answer in the error shape straight to a socket that Fastify does not handle, and asks to close. */
