@@ -38,7 +38,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
     .option('--approval-ttl <seconds>', 'approval request lifetime (default 86400)', seconds('--approval-ttl'))
     .option('--interval <seconds>', 'poll interval named to clients (default 3)', seconds('--interval'))
     .option('--refresh-grace <seconds>', 'how long a rotated refresh token returns the same successor (default 30)', seconds('--refresh-grace'))
-    .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-in (default 120)', positiveInteger('--rate-limit'))
+    .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-in, and failed token requests (default 120)', positiveInteger('--rate-limit'))
     .option('--no-signup', 'turn off owner sign-up')
     .option('--owner <email:password>', 'create this owner if missing')
     .action(async (options: ServeOptions, command: Command) => {
@@ -65,7 +65,9 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
           signup: options.signup,
           owner,
         })
-        output.event('listening', { url: server.url, dataFile: resolve(options.data) }, `countersign server listening on ${server.url}`)
+        output.event('listening', { url: server.url, address: server.listenUrl, dataFile: resolve(options.data) }, `countersign server listening on ${server.url}`)
+        // With --issuer the base URL names a proxy in front; say where the server itself is (with --port 0, nothing else tells).
+        if (server.listenUrl !== server.url) output.line(`  address:   ${server.listenUrl}`)
         output.line(`  console:   ${server.url}/`)
         output.line(`  discovery: ${server.url}/.well-known/oauth-authorization-server`)
         output.line(`  data:      ${resolve(options.data)}`)

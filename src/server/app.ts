@@ -2,7 +2,9 @@
  * The Fastify application of the reference server: plugins, limits, error
  * shapes, and the route modules.
  */
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
@@ -16,7 +18,7 @@ import { registerDiscovery } from './oauth/discovery.js'
 import { registerRevoke } from './oauth/revoke.js'
 import { registerToken } from './oauth/token.js'
 import { registerOwnerApi } from './owner/routes.js'
-import { registerResource } from './resource/routes.js'
+import { WEBSOCKET_PATH, registerResource } from './resource/routes.js'
 
 export const BODY_LIMIT = 64 * 1024
 
@@ -37,6 +39,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // A message node's HTTP parser refuses never reaches Fastify's handlers; it too is answered in our shape.
     clientErrorHandler: answerUnparsableRequest,
   })
+
+  app.server.on('connect', answerConnect)
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -63,6 +67,12 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down')
       this.websocketServer.close(() => done())
     },
+  })
+
+  // @fastify/websocket upgrades a request to any GET route and then closes the socket at once; only /ws is a WebSocket.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.ws || request.routeOptions.url === WEBSOCKET_PATH) return
+    return reply.code(404).send({ error: 'not_found', error_description: `there is no WebSocket at ${request.url.split('?')[0]!.slice(0, 200)}; it is at ${WEBSOCKET_PATH}` })
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -102,11 +112,21 @@ function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Socket): 
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'the request did not arrive in time']
         : [400, 'Bad Request', 'the request is not a valid HTTP message']
-  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-  }
+  refuseOnSocket(socket, status, reason, description)
   socket.destroy(error)
+}
+
+/** Node hands CONNECT to a 'connect' listener, and without one drops the connection without a word. */
+function answerConnect(_request: IncomingMessage, socket: Duplex): void {
+  refuseOnSocket(socket, 400, 'Bad Request', 'CONNECT is not supported: this server is not a proxy')
+  socket.end(() => socket.destroy())
+}
+
+/** Writes an answer in the error shape straight to a socket that Fastify does not handle, and asks to close. */
+function refuseOnSocket(socket: Duplex, status: number, reason: string, description: string): void {
+  if (!socket.writable) return
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 /** Fastify's own 4xx errors (bad JSON, unsupported media type, ...) in words a caller can act on. */

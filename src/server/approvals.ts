@@ -22,6 +22,13 @@ export interface StartRequest {
   idempotencyKey?: string
 }
 
+/** Tokens issued for an approved device code, and when: the response's lifetimes count from then, not from when it is sent. */
+export interface Exchanged {
+  pair: IssuedPair
+  agentId: string
+  issuedAt: number
+}
+
 export interface Started {
   approval: ApprovalRecord
   deviceCode: string
@@ -219,7 +226,7 @@ export class ApprovalService {
    * The device-code grant: the answers of protocol §3.1, long-poll (§3.2) and
    * the redelivery window (§3.3).
    */
-  async exchange(input: { deviceCode: string; clientId: string; waitSeconds?: number; signal?: AbortSignal }): Promise<{ pair: IssuedPair; agentId: string }> {
+  async exchange(input: { deviceCode: string; clientId: string; waitSeconds?: number; signal?: AbortSignal }): Promise<Exchanged> {
     const approval = this.byDeviceCode(input.deviceCode)
     if (!approval) throw invalidGrant('the device code is unknown')
     if (approval.clientId !== input.clientId) throw invalidGrant('the device code was issued to another client')
@@ -255,7 +262,7 @@ export class ApprovalService {
    * otherwise both see no earlier family and leave two live logins from one
    * approval; one after the other, the second revokes the first's pair.
    */
-  #issueForApproval(approval: ApprovalRecord): Promise<{ pair: IssuedPair; agentId: string }> {
+  #issueForApproval(approval: ApprovalRecord): Promise<Exchanged> {
     const previous = this.#issuing.get(approval.id) ?? Promise.resolve()
     const work = previous.catch(() => {}).then(() => this.#issueNow(approval, this.#options.now()))
     this.#issuing.set(approval.id, work)
@@ -266,7 +273,7 @@ export class ApprovalService {
     return work
   }
 
-  async #issueNow(approval: ApprovalRecord, now: number): Promise<{ pair: IssuedPair; agentId: string }> {
+  async #issueNow(approval: ApprovalRecord, now: number): Promise<Exchanged> {
     const windowMs = this.#options.redeliveryWindow * 1000
     if (approval.exchangedAt !== null && now - approval.exchangedAt > windowMs) {
       throw invalidGrant('the device code was already exchanged')
@@ -288,6 +295,6 @@ export class ApprovalService {
     approval.exchangedAt ??= now
     approval.familyId = family.id
     await this.#db.save()
-    return { pair, agentId: agent.id }
+    return { pair, agentId: agent.id, issuedAt: now }
   }
 }

@@ -10,7 +10,7 @@ export interface ServerOptions {
   port?: number
   /** The JSON data file. Absent: everything is kept in memory and lost on close. */
   dataFile?: string
-  /** Base URL the server names itself by. Default: http://<host>:<port>. */
+  /** Base URL the server names itself by. Default: http://<host>:<port>, with 127.0.0.1 for the host 0.0.0.0 and [::1] for ::. */
   issuer?: string
   /** Access token lifetime, seconds. Default 3600. */
   accessTtl?: number
@@ -28,7 +28,11 @@ export interface ServerOptions {
   signup?: boolean
   /** An owner created at start when missing. */
   owner?: { email: string; password: string }
-  /** Requests per minute per client address for device authorization and sign-in. Default 120. */
+  /**
+   * Requests per minute per client address for device authorization and
+   * sign-in, and failed token requests per minute per address (successful
+   * grants and polling answers do not count). Default 120.
+   */
   rateLimit?: number
   /** Public client ids accepted. Default ['countersign-agent']. */
   clientIds?: string[]

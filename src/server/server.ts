@@ -15,6 +15,8 @@ import { TokenService } from './tokens.js'
 export interface CountersignServer {
   /** Base URL, e.g. http://127.0.0.1:4000 (the issuer). */
   readonly url: string
+  /** Where the server listens, e.g. http://127.0.0.1:4000; differs from `url` when an issuer is set (a proxy's address). */
+  readonly listenUrl: string
   /** The Fastify instance, for adding routes or injecting requests. */
   readonly app: FastifyInstance
   /** Stops listening, ends open connections and long-polls, and writes the data file. */
@@ -65,15 +67,13 @@ async function start(db: ServerDatabase, resolved: ResolvedServerOptions): Promi
     await app.close().catch(() => {})
     throw error
   }
-  if (!issuer) {
-    const { port } = new URL(address)
-    const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
-    issuer = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
-  }
+  const listenUrl = localUrl(resolved.host, Number(new URL(address).port))
+  if (!issuer) issuer = listenUrl
 
   let closing: Promise<void> | undefined
   return {
     url: issuer,
+    listenUrl,
     app,
     close() {
       closing ??= (async () => {
@@ -85,4 +85,13 @@ async function start(db: ServerDatabase, resolved: ResolvedServerOptions): Promi
       return closing
     },
   }
+}
+
+/** Addresses that mean every interface, and the loopback address of their family that reaches them. */
+const WILDCARDS: Record<string, string> = { '0.0.0.0': '127.0.0.1', '::': '::1', '0:0:0:0:0:0:0:0': '::1' }
+
+/** The URL a client on this machine reaches a server listening on `host` by: a wildcard address becomes loopback. */
+function localUrl(host: string, port: number): string {
+  const reachable = WILDCARDS[host] ?? host
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
 }

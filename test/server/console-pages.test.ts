@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestOwner, startTestServer, type TestServer } from '../support/server.js'
-import { exchange, signIn, startLogin, startRegister } from './owner-helpers.js'
+import { exchange, sessionRequestFrom, signIn, startLogin, startRegister } from './owner-helpers.js'
 
 let test: TestServer | undefined
 
@@ -120,6 +120,17 @@ describe('/device', () => {
     expect(limited.status).toBe(429)
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(890)
     expect(limited.text).toContain('Too many wrong codes were tried from your network. Try again in 15 minutes.')
+    expect(limited.text).not.toContain('Target')
+  })
+
+  it('answers 429 once an account has tried 10 wrong codes, from whatever addresses', async () => {
+    test = await startTestServer()
+    const session = await signedIn(test.url)
+    const started = await startRegister(test.url, 'Target')
+    for (let i = 0; i < 10; i++) expect((await sessionRequestFrom(`127.0.0.${i + 2}`, test.url, 'GET', `/api/approvals/BCDF-GH${'JKLMNPQRST'[i]}K`, session)).status).toBe(404)
+    const limited = await page(started.verification_uri_complete, session.cookie)
+    expect(limited.status).toBe(429)
+    expect(limited.text).toContain('Too many wrong codes were tried with your account. Try again in 15 minutes.')
     expect(limited.text).not.toContain('Target')
   })
 })

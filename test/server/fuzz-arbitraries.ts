@@ -280,3 +280,52 @@ export function ownerRequest(route: { method: string; path: (segment: string) =>
       body: method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : body,
     }))
 }
+
+/** Markup a page must never echo unescaped. */
+export const MARKUP = '"><b data-fuzz>x</b>'
+
+export type ConsolePage = '/' | '/device' | '/agents'
+
+/** GETs (mostly) of a console page: user codes real, near and odd, `next` links to elsewhere, cookies real and not. */
+export function consoleRequest(page: ConsolePage, session: OwnerCredentials, known: KnownState): fc.Arbitrary<BadRequest> {
+  const userCode = fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom(...known.userCodes) },
+    { weight: 2, arbitrary: fc.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}$/) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z]{4}[ -]?[A-Za-z]{4}$/) },
+    { weight: 3, arbitrary: oddString },
+    { weight: 1, arbitrary: fc.constant(MARKUP) },
+  )
+  const next = fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom('/', '/device?user_code=BCDF-GHJK', '/agents', '/device#x', '/nope', '//evil.example', 'https://evil.example/', '/\\evil.example', '/%2F%2Fevil.example', 'javascript:alert(1)', `/device?user_code=${MARKUP}`) },
+    { weight: 1, arbitrary: oddString },
+  )
+  const pair = fc.oneof(
+    { weight: 4, arbitrary: userCode.map((value) => ['user_code', value] as const) },
+    { weight: 2, arbitrary: next.map((value) => ['next', value] as const) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('user_code[]', 'user_code[a]', 'next[]', 'USER_CODE', 'user_code '), oddString) },
+    { weight: 1, arbitrary: fc.tuple(oddString, oddString) },
+  )
+  const query = fc.array(pair, { maxLength: 3 }).map((pairs) => pairs.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&'))
+  const auth = fc.oneof(
+    { weight: 4, arbitrary: fc.constant({ cookie: session.cookie }) },
+    { weight: 2, arbitrary: fc.constant({}) },
+    { weight: 1, arbitrary: headerValue.map((value) => ({ cookie: `countersign_session=${value}` })) },
+    { weight: 1, arbitrary: headerValue.map((cookie) => ({ cookie })) },
+  )
+  return fc
+    .record({
+      method: fc.oneof({ weight: 12, arbitrary: fc.constant('GET') }, { weight: 1, arbitrary: fc.constantFrom('HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH') }),
+      suffix: fc.oneof({ weight: 12, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('/', '//', '/x', '.html', '%2F', ';a=b', '%00') }),
+      query: fc.option(query, { nil: undefined, freq: 4 }),
+      auth,
+      headers: oddHeaders,
+      contentType: fc.option(contentTypes, { nil: undefined, freq: 4 }),
+      body: fc.option(fc.string({ maxLength: 100 }), { nil: undefined, freq: 4 }),
+    })
+    .map(({ method, suffix, query, auth, headers, contentType, body }) => ({
+      method,
+      url: `${page}${suffix}${query === undefined ? '' : `?${query}`}`,
+      headers: { ...headers, ...auth, ...(contentType === undefined ? {} : { 'content-type': contentType }) },
+      body: method === 'GET' || method === 'HEAD' ? undefined : body,
+    }))
+}

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { oauthRequest, ownerRequest, wellKnownRequest, type BadRequest, type KnownState, type OwnerCredentials } from './fuzz-arbitraries.js'
+import { MARKUP, consoleRequest, oauthRequest, ownerRequest, wellKnownRequest, type BadRequest, type ConsolePage, type KnownState, type OwnerCredentials } from './fuzz-arbitraries.js'
 import { approvedLogin, pollToken, refreshGrant, revokeToken, startProtocolServer, startRegistration, type ProtocolServer } from './protocol-support.js'
 
 const RUNS = 1000
@@ -15,6 +15,7 @@ const HTTP_RUNS = 100
 /** Every status protocol.md names for a refusal. */
 const DOCUMENTED_STATUSES = [400, 401, 403, 404, 409, 413, 422, 429]
 const OAUTH_PATHS = ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke']
+const CONSOLE_PAGES: ConsolePage[] = ['/', '/device', '/agents']
 
 interface Received {
   status: number
@@ -45,13 +46,33 @@ function expectDocumented(request: BadRequest, received: Received): void {
   expect(body.error_description.length, where).toBeGreaterThan(0)
 }
 
+/** A console page's answer: HTML that echoes no markup, a redirect that stays on this server, or an answer expectDocumented accepts. */
+function expectConsoleAnswer(request: BadRequest, received: Received): void {
+  const where = `${request.method} ${request.url.slice(0, 120)}`
+  expect(received.status, where).toBeLessThan(500)
+  if (received.status >= 300 && received.status < 400) {
+    expect(header(received, 'location'), where).toMatch(/^\/(?![/\\])/)
+    return
+  }
+  if (!/^text\/html/.test(header(received, 'content-type') ?? '')) return expectDocumented(request, received)
+  expect([200, ...DOCUMENTED_STATUSES], where).toContain(received.status)
+  if (received.status === 429) expect(Number(header(received, 'retry-after')), where).toBeGreaterThan(0)
+  expect(received.text, where).not.toContain(MARKUP.slice(2))
+}
+
+/** An answer saying the fuzzing owner's account used its budget of wrong user codes (a fixed one, whatever the address). */
+function accountLimited(received: Received): boolean {
+  return received.status === 429 && /for this account|with your account/.test(received.text)
+}
+
 describe('bad input to every endpoint (property-based)', () => {
   let server: ProtocolServer
   let discovery: unknown
   let known: KnownState
 
   beforeAll(async () => {
-    server = await startProtocolServer({ rateLimit: 1_000_000 })
+    // Approvals stay open for the whole run, however often the clock is moved past the limit on wrong user codes (see check()).
+    server = await startProtocolServer({ rateLimit: 1_000_000, approvalTtl: 30 * 24 * 3600 })
     discovery = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()
     // Real device codes, tokens, agents and user codes, so that mutated requests land near real state.
     const bystander = await approvedLogin(server, { agent_name: 'Fuzz Bystander', agent_username: 'fuzz-bystander', scope: 'agent offline_access' })
@@ -103,9 +124,24 @@ describe('bad input to every endpoint (property-based)', () => {
     return { cookie: response.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; '), csrf: body.csrf_token }
   }
 
-  function check(arbitrary: fc.Arbitrary<BadRequest>, runs: number, send: (request: BadRequest, address: string) => Promise<Received>): Promise<void> {
+  /**
+   * Every request comes from a random address, so no address's budget runs
+   * out. The owner's account has one budget of wrong user codes; once it runs
+   * out, the clock is moved past its window, so that later requests reach the
+   * checks behind it again.
+   */
+  function check(
+    arbitrary: fc.Arbitrary<BadRequest>,
+    runs: number,
+    send: (request: BadRequest, address: string) => Promise<Received>,
+    expectAnswer: (request: BadRequest, received: Received) => void = expectDocumented,
+  ): Promise<void> {
     return fc.assert(
-      fc.asyncProperty(arbitrary, fc.ipV4(), async (request, address) => expectDocumented(request, await send(request, address))),
+      fc.asyncProperty(arbitrary, fc.ipV4(), async (request, address) => {
+        const received = await send(request, address)
+        expectAnswer(request, received)
+        if (accountLimited(received)) server.clock.advance(15 * 60_000)
+      }),
       { numRuns: runs },
     )
   }
@@ -132,6 +168,10 @@ describe('bad input to every endpoint (property-based)', () => {
 
   it.each(ownerRoutes.map((route) => [route.name, route] as const))('answers 1,000 bad requests to %s as documented, never with a 5xx', async (_, route) => {
     await check(ownerRequest(route, await signIn(), known), RUNS, inject)
+  })
+
+  it.each(CONSOLE_PAGES)('answers 1,000 bad requests to the console page %s with a page, a redirect on this server or a documented error, never a 5xx', async (page) => {
+    await check(consoleRequest(page, await signIn(), known), RUNS, inject, expectConsoleAnswer)
   })
 
   it('answers bad requests over real HTTP as documented too', async () => {

@@ -1,11 +1,11 @@
 /**
  * Protocol §6, approvals: an owner reads a request by its user code and
  * approves or denies it; a login can be decided only by the agent's owner;
- * wrong user codes are limited per address (§7).
+ * wrong user codes are limited per address and per owner account (§7).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestOwner, startTestServer, type TestServer } from '../support/server.js'
-import { exchange, jsonRequest, signIn, startLogin, startRegister } from './owner-helpers.js'
+import { exchange, jsonRequest, sessionRequestFrom, signIn, startLogin, startRegister } from './owner-helpers.js'
 
 let test: TestServer | undefined
 
@@ -182,6 +182,32 @@ describe('wrong user codes', () => {
     clock += (15 * 60 - 10) * 1000
     const allowed = await owner.request('GET', `/api/approvals/${started.user_code}`)
     expect(allowed.status).toBe(200)
+  })
+
+  it('answer 429 to an account that made 10 misses from 10 addresses, from any address, while other accounts there are not slowed', async () => {
+    let clock = Date.now()
+    test = await startTestServer({ now: () => clock })
+    const mallory = await TestOwner.create(test.url, 'mallory@example.test')
+    const ada = await TestOwner.create(test.url, 'ada@example.test')
+    const mallorySession = await signIn(test.url, mallory.email, mallory.password)
+    const adaSession = await signIn(test.url, ada.email, ada.password)
+    const started = await startRegister(test.url, 'Target')
+    for (let i = 0; i < 10; i++) {
+      const miss = await sessionRequestFrom(`127.0.0.${i + 2}`, test.url, 'GET', `/api/approvals/BCDF-GH${'JKLMNPQRST'[i]}K`, mallorySession)
+      expect(miss.status, `miss ${i + 1}`).toBe(404)
+      clock += 1000
+    }
+    // A fresh address does not help, not even with the right code.
+    for (const [method, path] of [['GET', `/api/approvals/${started.user_code}`], ['POST', `/api/approvals/${started.user_code}/approve`]] as const) {
+      const refused = await sessionRequestFrom('127.0.0.20', test.url, method, path, mallorySession)
+      expect(refused.status, `${method} ${path}`).toBe(429)
+      expect(refused.retryAfter).toBe(String(15 * 60 - 10))
+      expect(refused.body).toEqual({ error: 'too_many_requests', error_description: 'too many wrong user codes for this account; try again in 890 seconds' })
+    }
+    // Each of those addresses made one miss only: another account there still looks codes up.
+    expect((await sessionRequestFrom('127.0.0.2', test.url, 'GET', `/api/approvals/${started.user_code}`, adaSession)).status).toBe(200)
+    clock += (15 * 60 - 10) * 1000
+    expect((await sessionRequestFrom('127.0.0.20', test.url, 'GET', `/api/approvals/${started.user_code}`, mallorySession)).status).toBe(200)
   })
 
   it('count malformed codes as input errors, not as guesses', async () => {

@@ -2,6 +2,7 @@
  * Helpers for the owner API tests: raw JSON requests (to see every header and
  * status) and an agent that starts a register or login request.
  */
+import { request as httpRequest } from 'node:http'
 import { CLIENT_ID, DEVICE_CODE_GRANT, postForm } from '../support/server.js'
 
 export interface Answer {
@@ -17,6 +18,26 @@ export async function jsonRequest(url: string, method: string, options: { body?:
   const response = await fetch(url, { method, headers, body })
   const text = await response.text()
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers }
+}
+
+/**
+ * A request with a session sent from another loopback address (127.0.0.2,
+ * 127.0.0.3, ...): to the server, a client on another network.
+ */
+export function sessionRequestFrom(localAddress: string, url: string, method: string, path: string, session: { cookie: string; csrf: string }): Promise<{ status: number; body: any; retryAfter: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(url)
+    const sent = httpRequest({ host: hostname, port, method, path, localAddress, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } }, (response) => {
+      let text = ''
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+      response.on('end', () => {
+        const retryAfter = response.headers['retry-after']
+        resolve({ status: response.statusCode!, body: text ? JSON.parse(text) : undefined, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined })
+      })
+    })
+    sent.on('error', reject)
+    sent.end()
+  })
 }
 
 /** Signs in and returns the cookie header value and the CSRF token. */

@@ -46,6 +46,23 @@ describe('protocol §1: discovery', () => {
     }
   })
 
+  it.each([
+    ['0.0.0.0', 'http://127.0.0.1'],
+    ['::', 'http://[::1]'],
+  ])('names a server listening on every interface (%s) by the loopback address of that family, which reaches it', async (host, base) => {
+    const wildcard = await startProtocolServer({ host })
+    try {
+      const { port } = wildcard.test.server.app.server.address() as AddressInfo
+      expect(wildcard.url).toBe(`${base}:${port}`)
+      expect(wildcard.test.server.listenUrl).toBe(wildcard.url)
+      const metadata = await (await fetch(`${wildcard.url}/.well-known/oauth-authorization-server`)).json()
+      expect(metadata.issuer).toBe(wildcard.url)
+      expect(metadata.token_endpoint).toBe(`${wildcard.url}/oauth/token`)
+    } finally {
+      await wildcard.dispose()
+    }
+  })
+
   it('publishes one ES256 signing key with a kid and no private part at jwks_uri', async () => {
     const response = await fetch(`${server.url}/.well-known/jwks.json`)
     expect(response.status).toBe(200)

@@ -102,6 +102,12 @@ describe('protocol §7: limits and bad input', () => {
     expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'the request is not a valid HTTP message' })
   })
 
+  it('answers a CONNECT (a request to a proxy) with 400 in the error shape and closes the connection, rather than dropping it unanswered', async () => {
+    const answer = await sendRaw(url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request')
+    expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'CONNECT is not supported: this server is not a proxy' })
+  })
+
   it('answers headers larger than the server accepts with 431 in the error shape', async () => {
     const answer = await sendRaw(url, `GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`)
     expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large')
@@ -114,6 +120,29 @@ describe('protocol §7: limits and bad input', () => {
   })
 
   describe('rate limits', () => {
+    it('with the default limit, lets one developer start, approve and sign in a few dozen agents within a minute from one address', async () => {
+      const fleet = await startProtocolServer()
+      try {
+        const statuses: number[] = []
+        const owner = await fleet.owner()
+        const started = []
+        for (let i = 0; i < 40; i++) {
+          const answer = await startApproval(fleet.url, { agent_name: `Fleet Agent ${i}`, agent_username: `fleet-agent-${i}` })
+          statuses.push(answer.status)
+          started.push(answer.body)
+        }
+        for (let round = 0; round < 3; round++) await owner.signIn()
+        for (const approval of started) await owner.approve(approval.user_code)
+        for (const approval of started) statuses.push((await pollToken(fleet.url, approval.device_code)).status)
+        // Each agent logs in once more, as after a restart without its store.
+        for (let i = 0; i < 40; i++) statuses.push((await startApproval(fleet.url, { username: `fleet-agent-${i}` })).status)
+        expect(statuses).toHaveLength(120)
+        expect(statuses.filter((status) => status !== 200)).toEqual([])
+      } finally {
+        await fleet.dispose()
+      }
+    })
+
     let limited: ProtocolServer
     let deviceCode: string
 

@@ -3,22 +3,27 @@ import { CLIENT_ID, DEVICE_CODE_GRANT, expectOAuthError, pollToken, sleep, start
 
 /**
  * A long-poll's answer, or 'still waiting' when `ms` pass first. Used only to
- * keep a failing test from hanging for the whole `wait`; no test relies on it
- * for timing, the assertions are about order.
+ * keep a failing test from hanging for the whole `wait`; timings are checked
+ * with track()'s settledAt.
  */
 function within(poll: Promise<Answer>, ms: number): Promise<Answer | 'still waiting'> {
   return Promise.race([poll, sleep(ms).then(() => 'still waiting' as const)])
 }
 
-/** Tracks whether a promise has settled, to check that the server is holding a request. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  )
-  return { promise, settled: () => settled }
+/** Tracks whether and when (performance.now()) a promise settled, to check that the server is holding a request and when it let go. */
+function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean; settledAt: () => number | undefined } {
+  let settledAt: number | undefined
+  const settle = () => (settledAt = performance.now())
+  promise.then(settle, settle)
+  return { promise, settled: () => settledAt !== undefined, settledAt: () => settledAt }
 }
+
+/**
+ * How long after the decision's own answer the held poll was answered. The
+ * wait is 30 s: well under a second shows the poll woke on the decision,
+ * within about one round trip, instead of at the end of its wait.
+ */
+const WAKE_BOUND_MS = 1000
 
 describe('protocol §3.2: long-poll', () => {
   let server: ProtocolServer
@@ -39,27 +44,31 @@ describe('protocol §3.2: long-poll', () => {
     expectOAuthError(answer, 400, 'authorization_pending', /not been decided/)
   })
 
-  it('answers a held request with tokens as soon as the owner approves, long before the wait is over', async () => {
+  it('answers a held request with tokens as soon as the owner approves: within about a round trip of the approval, not at the end of the wait', async () => {
     const started = await startRegistration(url)
     const poll = track(pollToken(url, started.device_code, { wait: '30' }))
     await sleep(300)
     // Not answered yet: the server is holding it.
     expect(poll.settled()).toBe(false)
     await server.approve(started.user_code)
+    const approvedAt = performance.now()
     const answer = await within(poll.promise, 15_000)
     expect(answer).not.toBe('still waiting')
+    expect(poll.settledAt()! - approvedAt).toBeLessThan(WAKE_BOUND_MS)
     expect((answer as Answer).status).toBe(200)
     expect((answer as Answer).body.agent_id).toBe(started.agent_id)
   })
 
-  it('answers a held request with access_denied as soon as the owner denies', async () => {
+  it('answers a held request with access_denied as soon as the owner denies, within about a round trip', async () => {
     const started = await startRegistration(url)
     const poll = track(pollToken(url, started.device_code, { wait: '30' }))
     await sleep(300)
     expect(poll.settled()).toBe(false)
     await server.deny(started.user_code)
+    const deniedAt = performance.now()
     const answer = await within(poll.promise, 15_000)
     expect(answer).not.toBe('still waiting')
+    expect(poll.settledAt()! - deniedAt).toBeLessThan(WAKE_BOUND_MS)
     expectOAuthError(answer as Answer, 400, 'access_denied', /denied/)
   })
 

@@ -42,6 +42,12 @@ describe('GET /ws', () => {
       expect(answer.challenge).toContain('scope="agent:read"')
     })
 
+    it.each(['/', '/device', '/api/agent/me', '/.well-known/jwks.json'])('is refused with 404 at %s, which is no WebSocket, rather than upgraded and closed', async (path) => {
+      const login = await server.register()
+      const answer = await refusedUpgrade(server.wsUrl.replace(/\/ws$/, path), `Bearer ${login.accessToken}`)
+      expect(answer).toEqual({ status: 404, challenge: undefined, body: { error: 'not_found', error_description: `there is no WebSocket at ${path}; it is at /ws` }, opened: false })
+    })
+
     it('answers a plain GET without the upgrade with 426', async () => {
       const login = await server.register()
       const answer = await getWithToken(server.wsUrl.replace(/^ws/, 'http'), `Bearer ${login.accessToken}`)

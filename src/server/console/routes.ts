@@ -85,7 +85,8 @@ export async function registerConsole(app: FastifyInstance, ctx: ServerContext):
       case 'limited': {
         const minutes = Math.ceil(lookup.retryAfterSeconds / 60)
         reply.header('retry-after', String(lookup.retryAfterSeconds))
-        const text = `Too many wrong codes were tried from your network. Try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}.`
+        const where = lookup.by === 'address' ? 'from your network' : 'with your account'
+        const text = `Too many wrong codes were tried ${where}. Try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}.`
         return sendPage(reply, 429, 'Too many tries', problemPage('Too many tries', text), viewer, 'device')
       }
       case 'missing':

@@ -8,11 +8,13 @@ import { DEVICE_CODE_GRANT } from './discovery.js'
 import { OAuthFailure, invalidRequest, sendFailure } from './failure.js'
 import { Form } from './form.js'
 import { clientIdOf } from './params.js'
+import { TokenFailureLimit } from './token-failures.js'
 
 const MAX_WAIT_SECONDS = 30
 
 export function registerToken(app: FastifyInstance, ctx: ServerContext): void {
-  app.post('/oauth/token', async (request, reply) => {
+  const failures = new TokenFailureLimit(ctx)
+  app.post('/oauth/token', failures.hooks(), async (request, reply) => {
     try {
       const form = Form.of(request)
       const grantType = form.required('grant_type')
@@ -32,9 +34,9 @@ export function registerToken(app: FastifyInstance, ctx: ServerContext): void {
         const onClose = () => abort.abort()
         reply.raw.once('close', onClose)
         try {
-          const { pair, agentId } = await ctx.approvals.exchange({ deviceCode, clientId, waitSeconds, signal: abort.signal })
+          const { pair, agentId, issuedAt } = await ctx.approvals.exchange({ deviceCode, clientId, waitSeconds, signal: abort.signal })
           reply.header('cache-control', 'no-store')
-          return ctx.tokens.tokenResponse(pair, agentId, ctx.now())
+          return ctx.tokens.tokenResponse(pair, agentId, issuedAt)
         } finally {
           reply.raw.off('close', onClose)
         }
@@ -49,8 +51,9 @@ export function registerToken(app: FastifyInstance, ctx: ServerContext): void {
       }
       throw new OAuthFailure(400, 'unsupported_grant_type', 'grant_type must be the device code grant or refresh_token')
     } catch (error) {
-      if (error instanceof OAuthFailure) return sendFailure(reply, error)
-      throw error
+      if (!(error instanceof OAuthFailure)) throw error
+      failures.answered(request, error)
+      return sendFailure(reply, error)
     }
   })
 }

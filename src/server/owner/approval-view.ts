@@ -8,11 +8,11 @@ import type { ServerContext } from '../context.js'
 import type { AgentRecord, ApprovalRecord } from '../model.js'
 import { OAuthFailure } from '../oauth/failure.js'
 import { USER_CODE_ALPHABET, normalizeUserCode } from '../secrets.js'
-import { userCodeGuardOf } from './user-code-guard.js'
+import { userCodeGuardOf, type LimitedBy } from './user-code-guard.js'
 
 export type ApprovalLookup =
   | { kind: 'malformed' }
-  | { kind: 'limited'; retryAfterSeconds: number }
+  | { kind: 'limited'; retryAfterSeconds: number; by: LimitedBy }
   | { kind: 'missing'; userCode: string }
   | { kind: 'found'; approval: ApprovalRecord; agent: AgentRecord; state: ApprovalState }
 
@@ -32,19 +32,19 @@ export const USER_CODE_HINT = `a user code is 8 letters from ${USER_CODE_ALPHABE
 /**
  * Looks a code up for `ownerId`. A login request of an agent someone else
  * owns is `missing`: to that owner it does not exist. Every `missing` counts
- * against the address's budget of wrong codes.
+ * against the budgets of wrong codes of the address and of the owner.
  */
 export function lookUpApproval(ctx: ServerContext, ownerId: string, rawCode: unknown, address: string): ApprovalLookup {
   const userCode = typeof rawCode === 'string' ? normalizeUserCode(rawCode) : null
   if (userCode === null) return { kind: 'malformed' }
   const guard = userCodeGuardOf(ctx)
   const now = ctx.now()
-  const retryAfterSeconds = guard.retryAfter(address, now)
-  if (retryAfterSeconds > 0) return { kind: 'limited', retryAfterSeconds }
+  const limited = guard.limited(address, ownerId, now)
+  if (limited) return { kind: 'limited', ...limited }
   const approval = ctx.approvals.byUserCode(userCode)
   const agent = approval && ctx.db.agentsById.get(approval.agentId)
   if (!approval || !agent || (approval.intent === 'login' && agent.ownerId !== ownerId)) {
-    guard.miss(address, now)
+    guard.miss(address, ownerId, now)
     return { kind: 'missing', userCode }
   }
   return { kind: 'found', approval, agent, state: ctx.approvals.stateOf(approval, now) }
@@ -56,7 +56,7 @@ export function approvalOrFailure(lookup: ApprovalLookup): Extract<ApprovalLooku
     case 'malformed':
       throw new OAuthFailure(400, 'invalid_request', `the user code is not valid: ${USER_CODE_HINT}`)
     case 'limited':
-      throw new OAuthFailure(429, 'too_many_requests', `too many wrong user codes from this address; try again in ${lookup.retryAfterSeconds} seconds`, {
+      throw new OAuthFailure(429, 'too_many_requests', `too many wrong user codes ${lookup.by === 'address' ? 'from this address' : 'for this account'}; try again in ${lookup.retryAfterSeconds} seconds`, {
         'retry-after': String(lookup.retryAfterSeconds),
       })
     case 'missing':

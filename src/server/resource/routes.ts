@@ -13,6 +13,8 @@ import type { ServerContext } from '../context.js'
 import { checkRequest, sendRefusal, type Granted } from './access.js'
 import { LiveConnections } from './live-socket.js'
 
+export const WEBSOCKET_PATH = '/ws'
+
 export async function registerResource(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get('/api/agent/me', async (request, reply) => {
     const decision = await checkRequest(ctx, request)
@@ -34,7 +36,7 @@ export async function registerResource(app: FastifyInstance, ctx: ServerContext)
 
   app.route({
     method: 'GET',
-    url: '/ws',
+    url: WEBSOCKET_PATH,
     // Runs before the upgrade: a refusal is a plain HTTP answer, and no socket is opened.
     preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
       const decision = await checkRequest(ctx, request)
