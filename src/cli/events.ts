@@ -19,7 +19,7 @@ export const CLI_EVENTS = {
   sessionEnded: { 'watch, demo': ['code', 'message'] },
   restoreFailed: { 'watch, demo': ['code', 'message'] },
   storeFailed: { 'watch, demo': ['code', 'message'] },
-  listening: { serve: ['url', 'dataFile'] },
+  listening: { serve: ['url', 'address', 'dataFile'] },
   server: { demo: ['url', 'console', 'dataFile', 'accessTtl', 'movedFrom'] },
   owner: { demo: ['email', 'password', 'created', 'file'] },
   sessionRejected: { demo: ['message'] },
