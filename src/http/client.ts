@@ -19,6 +19,10 @@
  *   included, and is combined with the caller's AbortSignal. Time-outs and
  *   network faults reject with NetworkError (cause kept); an abort with
  *   AbortError.
+ * - Misuse: bad options of `createHttpClient()` throw a TypeError naming the
+ *   option at once (nothing has started). Bad arguments of `fetch()` reject
+ *   its promise with a TypeError naming the argument, as the platform fetch
+ *   does: a caller of a call that returns a promise handles one channel.
  */
 import { systemClock, type Clock } from '../clock.js'
 import { AbortError, CountersignError, ErrorCodes, InsufficientScopeError, NetworkError } from '../errors.js'
@@ -50,7 +54,10 @@ export interface HttpRequestInit extends RequestInit {
 /** What `createHttpClient()` returns. */
 export interface HttpClient {
   readonly baseUrl: string
-  /** fetch with the token: resolves with the Response, rejects as described in the module notes. */
+  /**
+   * fetch with the token: resolves with the Response, rejects as described in
+   * the module notes; a bad `input` or `init` rejects with a TypeError naming it.
+   */
   fetch(input: string | URL | Request, init?: HttpRequestInit): Promise<Response>
 }
 
@@ -69,7 +76,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const defaults = { base, gate, clock, send, timeoutMs: options.timeoutMs }
   return {
     baseUrl: base.href,
-    fetch: (input, init = {}) => authorizedFetch(defaults, prepare(defaults, input, init)),
+    // async: a bad argument found by prepare() rejects the call, as the platform fetch does, instead of throwing.
+    fetch: async (input, init = {}) => authorizedFetch(defaults, prepare(defaults, input, init)),
   }
 }
 
@@ -123,7 +131,7 @@ interface Prepared {
   limit: Limit
 }
 
-/** Checks the call's arguments at once (misuse throws, it is not a failure to report later) and starts its time limit. */
+/** Checks the call's arguments (a TypeError naming the bad one; fetch() turns it into its rejection) and starts its time limit. */
 function prepare(client: ClientDefaults, input: string | URL | Request, init: HttpRequestInit): Prepared {
   if (typeof init !== 'object' || init === null) throw new TypeError('init must be an object')
   const url = resolveUrl(client.base, input)

@@ -10,6 +10,11 @@
  * - sends wait in a bounded queue while no connection is writable and go out
  *   in order; a send is never dropped silently (see send-queue.ts).
  *
+ * Misuse: bad arguments of the constructor throw a TypeError naming them
+ * at once (nothing has started); a bad argument of `send()`, which returns
+ * a promise, rejects it with a TypeError naming it instead, so a sender
+ * handles one channel for every failure of a send.
+ *
  * Secrets: the token lives in a private field and in the statechart's child
  * actors' input; never log or persist the actor's snapshots.
  */
@@ -226,11 +231,13 @@ export class LiveSocket {
    * Sends one frame (a string as text, bytes as binary). Resolves once it is
    * written to the connection; while no connection is writable it waits in
    * the queue and goes out in order. Rejects with QUEUE_FULL when the queue
-   * is full, SOCKET_CLOSED or REVOKED once the socket has closed.
+   * is full, SOCKET_CLOSED or REVOKED once the socket has closed, and with a
+   * TypeError naming `data` when it is neither a string nor bytes (never a
+   * throw: every failure of a send is its promise's).
    */
   send(data: OutgoingData): Promise<void> {
     if (typeof data !== 'string' && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
-      throw new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())')
+      return Promise.reject(new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())'))
     }
     const sent = this.#queue.add(data)
     if (this.#writableConnection !== null) this.#flush(this.#writableConnection)

@@ -241,13 +241,26 @@ describe('HTTP client: misuse', () => {
     expect(() => createHttpClient({ baseUrl: api.url })).toThrow(TypeError)
   })
 
-  it('throws at once for a bad input or init, naming it, and sends nothing', () => {
-    const http = createHttpClient({ baseUrl: api.url, tokenProvider: async () => 'good' })
-    expect(() => http.fetch(42 as never)).toThrow(new TypeError('input must be a path, a URL or a Request'))
-    expect(() => http.fetch('/me', null as never)).toThrow(new TypeError('init must be an object'))
-    expect(() => http.fetch('/me', { timeoutMs: -1 })).toThrow(new TypeError('init.timeoutMs must be a positive number of milliseconds'))
-    expect(() => http.fetch('/me', { signal: {} as AbortSignal })).toThrow(new TypeError('init.signal must be an AbortSignal'))
+  it('rejects (does not throw) for a bad input or init, as the platform fetch does, naming it, and sends nothing', async () => {
+    const calls: string[] = []
+    const http = createHttpClient({ baseUrl: api.url, tokenProvider: async (reason) => (calls.push(reason ?? 'none'), 'good') })
+    const cases: Array<[() => Promise<Response>, string]> = [
+      [() => http.fetch(42 as never), 'input must be a path, a URL or a Request'],
+      [() => http.fetch('/me', null as never), 'init must be an object'],
+      [() => http.fetch('/me', { timeoutMs: -1 }), 'init.timeoutMs must be a positive number of milliseconds'],
+      [() => http.fetch('/me', { signal: {} as AbortSignal }), 'init.signal must be an AbortSignal'],
+    ]
+    for (const [call, message] of cases) {
+      let pending: Promise<Response> | undefined
+      expect(() => (pending = call())).not.toThrow()
+      const error = await pending!.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).toMatchObject({ message })
+    }
+    // The platform fetch behaves the same way: a rejected promise, never a throw.
+    await expect(fetch(42 as never)).rejects.toBeInstanceOf(TypeError)
     expect(api.requests).toHaveLength(0)
+    expect(calls).toEqual([])
   })
 })
 

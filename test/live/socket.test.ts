@@ -177,9 +177,16 @@ describe('LiveSocket misuse', () => {
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { settings: { pingIntervalMs: 0 } })).toThrow(new TypeError('settings.pingIntervalMs must be a positive number of milliseconds'))
   })
 
-  it('send() throws at once for data that is not a string or bytes', async () => {
+  it('send() rejects (does not throw) data that is not a string or bytes, naming it, and queues nothing', async () => {
     const socket = new LiveSocket({ url: 'ws://127.0.0.1:9/ws', tokenProvider }, { tokenCheckIntervalMs: false })
-    expect(() => socket.send({ type: 'echo' } as never)).toThrow(new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())'))
+    for (const data of [{ type: 'echo' }, undefined, 42, null]) {
+      let pending: Promise<void> | undefined
+      expect(() => (pending = socket.send(data as never))).not.toThrow()
+      const error = await pending!.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).toMatchObject({ message: 'data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())' })
+    }
+    expect(socket.pending).toBe(0)
     await socket.close()
   })
 })
