@@ -63,6 +63,25 @@ export interface AuthSource {
   readonly token$?: TokenChanges<{ accessToken: string } | null>
 }
 
+/**
+ * Where a client takes its token from: exactly one of `tokenProvider` or
+ * `auth`. Naming both, or neither, does not type-check (and throws a
+ * TypeError at run time, for callers without types).
+ */
+export type TokenOrigin =
+  | {
+      /** The token source. */
+      tokenProvider: TokenSource
+      /** Not with `tokenProvider`. */
+      auth?: never
+    }
+  | {
+      /** An AuthManager: its tokenProvider, forceRefresh() after a refusal, and token$ for rotations. */
+      auth: AuthSource
+      /** Not with `auth`. */
+      tokenProvider?: never
+    }
+
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function'
 
 export function isAuthSource(value: unknown): value is AuthSource {
@@ -101,12 +120,15 @@ export function tokenSourceOfAuthenticator(authenticator: CustomAuthenticator & 
   }
 }
 
-/** Picks the token source of client options given either `tokenProvider` or `auth`. */
-export function resolveTokenSource(options: { tokenProvider?: unknown; auth?: unknown }): TokenSource {
+/**
+ * Picks the token source of client options given either `tokenProvider` or
+ * `auth`; `name` is the argument's name in the TypeError of a mistake.
+ */
+export function resolveTokenSource(options: { tokenProvider?: unknown; auth?: unknown }, name = 'options'): TokenSource {
   const { tokenProvider, auth } = options
-  if (tokenProvider !== undefined && auth !== undefined) throw new TypeError('options must name either tokenProvider or auth, not both')
+  if (tokenProvider !== undefined && auth !== undefined) throw new TypeError(`${name} must name either tokenProvider or auth, not both`)
   if (auth !== undefined) return tokenSourceOf(auth as AuthSource)
-  if (!isFunction(tokenProvider)) throw new TypeError('options.tokenProvider must be a function returning a Promise of the access token (or pass options.auth)')
+  if (!isFunction(tokenProvider)) throw new TypeError(`${name}.tokenProvider must be a function returning a Promise of the access token (or pass ${name}.auth)`)
   return tokenProvider as TokenSource
 }
 

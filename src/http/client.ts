@@ -26,17 +26,13 @@
  */
 import { systemClock, type Clock } from '../clock.js'
 import { AbortError, CountersignError, ErrorCodes, InsufficientScopeError, NetworkError } from '../errors.js'
-import { resolveTokenSource, tokenGateOf, type AuthSource, type TokenGate, type TokenSource } from '../token-source.js'
+import { resolveTokenSource, tokenGateOf, type TokenGate, type TokenOrigin } from '../token-source.js'
 import { challengeParams, insufficientScopeOf } from './challenge.js'
 
-/** Options of `createHttpClient()`: a base URL, and `auth` or `tokenProvider`. */
-export interface HttpClientOptions {
+/** Options of `createHttpClient()` besides the token's origin. */
+export interface HttpClientBaseOptions {
   /** Base URL: relative paths are resolved under it (its path included), and its origin alone gets the token. */
   baseUrl: string | URL
-  /** The token source; or pass `auth`. */
-  tokenProvider?: TokenSource
-  /** An AuthManager: its tokenProvider, and forceRefresh() after a 401. */
-  auth?: AuthSource
   /** Default time limit of each call, ms. None by default. */
   timeoutMs?: number
   /** The fetch to send with. Default the global one. */
@@ -44,6 +40,13 @@ export interface HttpClientOptions {
   /** Timers of the time limit. Default the system clock. */
   clock?: Clock
 }
+
+/**
+ * Options of `createHttpClient()`: a base URL, and either `tokenProvider` (any
+ * token source) or `auth` (an AuthManager: its tokenProvider, and
+ * forceRefresh() after a 401), never both.
+ */
+export type HttpClientOptions = HttpClientBaseOptions & TokenOrigin
 
 /** fetch's RequestInit, with a time limit of its own. */
 export interface HttpRequestInit extends RequestInit {

@@ -39,7 +39,7 @@ import {
 } from '../../machines/socket.js'
 import { sleepUntil, systemClock, type Clock } from '../clock.js'
 import { CountersignError, ErrorCodes } from '../errors.js'
-import { isAuthSource, resolveTokenSource, tokenGateOf, type AuthSource, type TokenChanges, type TokenGate, type TokenSource } from '../token-source.js'
+import { isAuthSource, resolveTokenSource, tokenGateOf, type TokenChanges, type TokenGate, type TokenOrigin } from '../token-source.js'
 import { openWebSocket } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
@@ -49,14 +49,19 @@ import { watchTokens, type TokenWatch } from './token-watch.js'
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
 export type { OutgoingData } from './send-queue.js'
 
-/** Where a LiveSocket connects, and where its token comes from (`auth` or `tokenProvider`). */
-export interface LiveSocketTarget {
+/** Where a LiveSocket connects. */
+export interface LiveSocketUrl {
   /** ws:// or wss:// URL of the endpoint. */
   url: string | URL
-  tokenProvider?: TokenSource
-  /** An AuthManager: its tokenProvider, forceRefresh() after a refusal, and token$ for rotations. */
-  auth?: AuthSource
 }
+
+/**
+ * Where a LiveSocket connects, and where its token comes from: either
+ * `tokenProvider` (any token source) or `auth` (an AuthManager: its
+ * tokenProvider, forceRefresh() after a refusal, and token$ for rotations),
+ * never both.
+ */
+export type LiveSocketTarget = LiveSocketUrl & TokenOrigin
 
 /** Options of `new LiveSocket(target, options)`. */
 export interface LiveSocketOptions {
@@ -133,7 +138,7 @@ export class LiveSocket {
   constructor(target: LiveSocketTarget, options: LiveSocketOptions = {}) {
     if (typeof target !== 'object' || target === null) throw new TypeError('target must be an object { url, tokenProvider } or { url, auth }')
     this.#url = parseSocketUrl(target.url)
-    const source = resolveTokenSource(target)
+    const source = resolveTokenSource(target, 'target')
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
     const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE
     if (!Number.isInteger(queueSize) || queueSize < 1) throw new TypeError('options.queueSize must be a positive integer')

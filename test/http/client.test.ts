@@ -238,7 +238,8 @@ describe('HTTP client: misuse', () => {
     expect(() => createHttpClient({ baseUrl: '/relative', tokenProvider })).toThrow(new TypeError('options.baseUrl must be an absolute http(s) URL'))
     expect(() => createHttpClient({ baseUrl: 'ftp://h', tokenProvider })).toThrow(new TypeError('options.baseUrl must be an http(s) URL, not ftp:'))
     expect(() => createHttpClient({ baseUrl: api.url, tokenProvider, timeoutMs: 0 })).toThrow(new TypeError('options.timeoutMs must be a positive number of milliseconds'))
-    expect(() => createHttpClient({ baseUrl: api.url })).toThrow(TypeError)
+    // @ts-expect-error neither tokenProvider nor auth: the run-time check is for callers without types.
+    expect(() => createHttpClient({ baseUrl: api.url })).toThrow(new TypeError('options.tokenProvider must be a function returning a Promise of the access token (or pass options.auth)'))
   })
 
   it('rejects (does not throw) for a bad input or init, as the platform fetch does, naming it, and sends nothing', async () => {

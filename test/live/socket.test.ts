@@ -171,7 +171,8 @@ describe('LiveSocket misuse', () => {
     expect(() => new LiveSocket(undefined as never)).toThrow(new TypeError('target must be an object { url, tokenProvider } or { url, auth }'))
     expect(() => new LiveSocket({ url: 'http://127.0.0.1/ws', tokenProvider })).toThrow(new TypeError('target.url must be a ws:// or wss:// URL, not http:'))
     expect(() => new LiveSocket({ url: '/ws', tokenProvider })).toThrow(new TypeError('target.url must be an absolute ws:// or wss:// URL'))
-    expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws' })).toThrow(TypeError)
+    // @ts-expect-error neither tokenProvider nor auth: the run-time check is for callers without types.
+    expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws' })).toThrow(new TypeError('target.tokenProvider must be a function returning a Promise of the access token (or pass target.auth)'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { queueSize: 0 })).toThrow(new TypeError('options.queueSize must be a positive integer'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { tokenCheckIntervalMs: -5 })).toThrow(new TypeError('options.tokenCheckIntervalMs must be a positive number of milliseconds or false'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { settings: { pingIntervalMs: 0 } })).toThrow(new TypeError('settings.pingIntervalMs must be a positive number of milliseconds'))
