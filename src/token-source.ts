@@ -3,7 +3,9 @@
  * adapters to it from the shapes our users already have.
  *
  * - `TokenSource`: `(reason?) => Promise<string>`; 'unauthorized' means the
- *   server refused the last token, so the source must refresh, not repeat it.
+ *   server refused the last token, so the source must refresh, not repeat it;
+ *   'expired' that it refused it as expired, so the source's current token
+ *   will do when it is a newer one (the clients tell which: token-expiry.ts).
  *   A seed-style `auth.tokenProvider` (no argument) fits the type but cannot
  *   force a refresh: pass the AuthManager itself (`{ auth }`) where that matters.
  * - The authenticator shape of the SDKs our users come from,
@@ -16,8 +18,15 @@
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { CountersignError, ErrorCodes } from './errors.js'
+import { tokenExpiresAt, type RefusalReason } from './token-expiry.js'
 
-/** Why a token is asked for. 'unauthorized': the server refused the last one; refresh, never repeat it. */
+/**
+ * Why a token is asked for. 'expired': the server refused the last one as
+ * expired; give the current token, replacing it if it is that one (the
+ * clients ask again with 'unauthorized' when the answer is the refused
+ * token). 'unauthorized': the server refused the last one for another
+ * reason; refresh, never repeat it.
+ */
 export type TokenReason = 'initial' | 'expired' | 'unauthorized'
 
 /** The token function both live clients take: resolves with a current access token. */
@@ -227,14 +236,8 @@ export function cachingAuthenticator(custom: CustomAuthenticator, options: Cachi
 
 /** Seconds until a JWT's `exp`, or null for a token that is not a JWT with one. Reads, never verifies. */
 function secondsLeft(token: string, now: number): number | null {
-  const payload = token.split('.')[1]
-  if (token.split('.').length !== 3 || !payload) return null
-  try {
-    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? Math.max(0, Math.floor(exp - now / 1000)) : null
-  } catch {
-    return null
-  }
+  const expiresAt = tokenExpiresAt(token)
+  return expiresAt === null ? null : Math.max(0, Math.floor((expiresAt - now) / 1000))
 }
 
 /**
@@ -289,12 +292,18 @@ export class TokenGate {
     return callSource(this.#source, reason)
   }
 
-  afterRefusal(refused: string, takenAt: number): Promise<string> {
+  /**
+   * The token to use after `refused` (taken at `takenAt`) was refused, as
+   * `reason` says: 'expired' asks the source with 'expired' first, anything
+   * else with 'initial'; only when that answer is the refused token again
+   * does it force a refresh with 'unauthorized'.
+   */
+  afterRefusal(refused: string, takenAt: number, reason: RefusalReason = 'unauthorized'): Promise<string> {
     if (this.#refreshing) return this.#refreshing
     if (this.#generation > takenAt) return this.current()
     const refresh = (async () => {
-      // The source may have rotated on its own since: a new token needs no forced refresh.
-      const now = await callSource(this.#source, 'initial')
+      // The source may have rotated on its own since, or replaced an expired token itself: a new token needs no forced refresh.
+      const now = await callSource(this.#source, reason === 'expired' ? 'expired' : 'initial')
       return now !== refused ? now : callSource(this.#source, 'unauthorized')
     })()
     // A failed refresh is not counted: the next refusal tries again instead of reusing the refused token.

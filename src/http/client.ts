@@ -6,7 +6,9 @@
  *   fetched as given, without the token: the token is for our server only
  *   (the platform fetch also drops it on a redirect to another origin).
  * - A 401 asks the source for one refresh (shared by every request and
- *   socket on that source that met the same refusal) and sends the request
+ *   socket on that source that met the same refusal; 'expired' when the
+ *   challenge's error_description or the token's own exp says it expired,
+ *   else 'unauthorized': see token-expiry.ts) and sends the request
  *   once more, when its body can be sent again (string, URLSearchParams,
  *   Blob, ArrayBuffer, typed arrays, FormData; not a stream). A second 401,
  *   or a first one with a stream body, rejects with `UNAUTHORIZED`: the
@@ -27,6 +29,7 @@
 import { systemClock, type Clock } from '../clock.js'
 import { AbortError, CountersignError, ErrorCodes, InsufficientScopeError, NetworkError } from '../errors.js'
 import { resolveTokenSource, tokenGateOf, type TokenGate, type TokenOrigin } from '../token-source.js'
+import { refusalReason } from '../token-expiry.js'
 import { challengeParams, insufficientScopeOf } from './challenge.js'
 
 /** Options of `createHttpClient()` besides the token's origin. */
@@ -160,8 +163,9 @@ async function authorizedFetch(client: ClientDefaults, { url, request, rest, wha
     const token = await limit.guard(() => client.gate.current(), 'token')
     let response = await attempt(token)
     if (response.status === 401) {
+      const reason = refusalReason(token, challengeParams(response.headers.get('www-authenticate'))?.error_description, client.clock.now())
       await discard(response)
-      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt), 'token')
+      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt, reason), 'token')
       if (!replayable) {
         throw new CountersignError(ErrorCodes.UNAUTHORIZED, `${what} was refused with 401; the access token was refreshed, but the request body (a stream) cannot be sent twice: send the request again`, { status: 401 })
       }

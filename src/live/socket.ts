@@ -4,7 +4,9 @@
  * whose effects this file provides on `ws`:
  * - it connects with the current token in the Authorization header, and
  *   re-authenticates in band (protocol §5) when the token rotates;
- * - 4401 or a 401 upgrade: one refresh, then a new connection; 4403: it
+ * - 4401 or a 401 upgrade: one refresh, then a new connection (the source
+ *   is asked with 'expired' when the refusal was due to the token's expiry,
+ *   see token-expiry.ts, else with 'unauthorized'); 4403: it
  *   stops and emits `revoked`; drops: full-jitter backoff, forever;
  * - a heartbeat pings and terminates a connection that stops answering;
  * - sends wait in a bounded queue while no connection is writable and go out
@@ -22,6 +24,7 @@ import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 
 import type { RawData, WebSocket, ClientOptions } from 'ws'
 import { createActor, fromPromise, type Actor } from 'xstate'
 import {
+  CloseCodes,
   liveSocketMachine,
   liveSocketSettings,
   liveSocketStatus,
@@ -40,7 +43,8 @@ import {
 import { sleepUntil, systemClock, type Clock } from '../clock.js'
 import { CountersignError, ErrorCodes } from '../errors.js'
 import { isAuthSource, resolveTokenSource, tokenGateOf, type TokenChanges, type TokenGate, type TokenOrigin } from '../token-source.js'
-import { openWebSocket } from './handshake.js'
+import { refusalReason } from '../token-expiry.js'
+import { openWebSocket, type HandshakeFailure } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
 import { Outbox, guardedStream, publicStream, warnSubscriberThrew } from './streams.js'
@@ -260,16 +264,24 @@ export class LiveSocket {
   async #getToken({ reason }: GetTokenInput): Promise<GetTokenOutput> {
     const generation = this.#gate.generation
     const held = this.#held
-    const token = reason === 'unauthorized' && held !== null ? await this.#gate.afterRefusal(held.token, held.generation) : await this.#gate.current(reason)
+    // After a refusal ('expired' or 'unauthorized'), one refresh per refused token, shared with the source's other clients.
+    const token = reason === 'initial' || held === null ? await this.#gate.current(reason) : await this.#gate.afterRefusal(held.token, held.generation, reason)
     // After a refresh the count includes it, so a refusal of the new token refreshes again.
-    this.#held = { token, generation: reason === 'unauthorized' ? this.#gate.generation : generation }
+    this.#held = { token, generation: reason !== 'initial' ? this.#gate.generation : generation }
     this.#watch.took(token)
     return { token, at: this.#clock.now() }
   }
 
   async #connect({ token, connectionId }: ConnectInput, signal: AbortSignal): Promise<ConnectOutput> {
     const attach = (ws: WebSocket) => this.#adopt(ws, connectionId)
-    await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
+    try {
+      await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
+    } catch (error) {
+      const failure = error as HandshakeFailure
+      // A 401 due to the token's expiry asks the source with 'expired' (socket.policy connectionFailureOf).
+      if (failure.status === 401 && refusalReason(token, failure.description, this.#clock.now()) === 'expired') throw { ...failure, expired: true }
+      throw failure
+    }
     const at = this.#clock.now()
     this.#outbox.put(this.#events, { type: 'open', connectionId, at })
     return { at }
@@ -282,13 +294,16 @@ export class LiveSocket {
     this.#connection = connection
     ws.on('message', (data: RawData, isBinary: boolean) => this.#receive(connection, data, isBinary))
     ws.on('pong', () => this.#alive(connectionId))
-    ws.once('close', (code: number, reason: Buffer) => {
+    ws.once('close', (code: number, reasonBytes: Buffer) => {
       if (this.#connection === connection) this.#connection = null
       const at = this.#clock.now()
-      connection.reauth?.reject({ message: `the connection closed with code ${code} before the server answered the in-band auth`, closeCode: code, at })
+      const reason = reasonBytes.toString('utf8')
+      // A 4401 due to the token's expiry (its words, or the held token's exp) asks the source with 'expired'.
+      const expired = code === CloseCodes.TOKEN_INVALID && refusalReason(this.#held?.token ?? null, reason, at) === 'expired'
+      connection.reauth?.reject({ message: `the connection closed with code ${code} before the server answered the in-band auth`, closeCode: code, ...(expired ? { expired } : {}), at })
       connection.reauth = null
       ended()
-      this.#tell({ type: 'SOCKET_CLOSED', connectionId, code, reason: reason.toString('utf8'), at })
+      this.#tell({ type: 'SOCKET_CLOSED', connectionId, code, reason, ...(expired ? { expired } : {}), at })
     })
   }
 

@@ -81,6 +81,7 @@ describe('LiveSocket against the reference server', () => {
     await socket.send(encodeEcho('after-refresh'))
     await eventually(() => seen.echoes.length === 1, 'the echo')
     expect(source.refreshes).toBe(1)
+    expect(source.reasons).toEqual(['initial', 'initial', 'unauthorized'])
     expect(server.upgrades - upgrades).toBe(2)
     expect(seen.of('disconnected').map((e) => e.failure)).toEqual([
       { kind: 'unauthorized', status: 401, message: 'the server refused the WebSocket upgrade with HTTP 401', at: expect.any(Number) },
@@ -102,7 +103,9 @@ describe('LiveSocket against the reference server', () => {
     await eventually(() => seen.echoes.length === 1, 'the echo')
     expect(seen.echoes).toEqual(['answered'])
     expect(source.refreshes).toBe(1)
-    expect(seen.of('disconnected').map((e) => [e.failure.kind, e.failure.closeCode])).toEqual([['unauthorized', 4401]])
+    expect(seen.of('disconnected').map((e) => [e.failure.kind, e.failure.closeCode, e.failure.expired])).toEqual([['unauthorized', 4401, undefined]])
+    // Revoked, not expired: the source is asked with 'unauthorized' (after 'initial', in case it had a newer token).
+    expect(source.reasons).toEqual(['initial', 'initial', 'unauthorized'])
     await socket.close()
   })
 

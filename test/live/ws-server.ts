@@ -14,8 +14,8 @@ export interface Upgrade {
   socket: Socket
   /** Completes the upgrade; the connection's frames, pings and close are recorded. */
   accept(): Promise<WebSocket>
-  /** Answers with an HTTP status instead of upgrading, leaving the TCP connection open for the client to end. */
-  refuse(status: number): void
+  /** Answers with an HTTP status (and `headers`) instead of upgrading, leaving the TCP connection open for the client to end. */
+  refuse(status: number, headers?: Record<string, string>): void
 }
 
 export interface TinyWsServer {
@@ -51,8 +51,9 @@ export async function startWsServer(onUpgrade: (upgrade: Upgrade) => void, optio
             resolve(ws)
           })
         }),
-      refuse: (status) => {
-        socket.write(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`)
+      refuse: (status, headers = {}) => {
+        const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+        socket.write(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: 2\r\n${extra}\r\n{}`)
       },
     }
     self.upgrades.push(upgrade)
