@@ -26,14 +26,12 @@ import { createActor, fromPromise, type Actor } from 'xstate'
 import {
   CloseCodes,
   liveSocketMachine,
-  liveSocketSettings,
   liveSocketStatus,
   type ConnectInput,
   type ConnectOutput,
   type GetTokenInput,
   type GetTokenOutput,
   type LiveSocketEvent as LiveSocketMachineEvent,
-  type LiveSocketSettings,
   type LiveSocketStatus,
   type ReauthenticateInput,
   type ReauthenticateOutput,
@@ -42,62 +40,18 @@ import {
 } from '../../machines/socket.js'
 import { sleepUntil, systemClock, type Clock } from '../clock.js'
 import { CountersignError, ErrorCodes } from '../errors.js'
-import { isAuthSource, resolveTokenSource, tokenGateOf, type TokenChanges, type TokenGate, type TokenOrigin } from '../token-source.js'
+import { isAuthSource, tokenGateOf, type TokenGate } from '../token-source.js'
 import { refusalReason } from '../token-expiry.js'
 import { openWebSocket, type HandshakeFailure } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
+import { checkedArguments, type LiveSocketEvent, type LiveSocketOptions, type LiveSocketTarget } from './socket-options.js'
 import { Outbox, guardedStream, publicStream, warnSubscriberThrew } from './streams.js'
 import { watchTokens, type TokenWatch } from './token-watch.js'
 
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
 export type { OutgoingData } from './send-queue.js'
-
-/** Where a LiveSocket connects. */
-export interface LiveSocketUrl {
-  /** ws:// or wss:// URL of the endpoint. */
-  url: string | URL
-}
-
-/**
- * Where a LiveSocket connects, and where its token comes from: either
- * `tokenProvider` (any token source) or `auth` (an AuthManager: its
- * tokenProvider, forceRefresh() after a refusal, and token$ for rotations),
- * never both.
- */
-export type LiveSocketTarget = LiveSocketUrl & TokenOrigin
-
-/** Options of `new LiveSocket(target, options)`. */
-export interface LiveSocketOptions {
-  /** Most sends not yet written (waiting or in flight). Default 1000. */
-  queueSize?: number
-  /** Timings of the statechart (backoff, heartbeat, time limits); see LiveSocketSettings. */
-  settings?: Partial<LiveSocketSettings>
-  /** With a bare tokenProvider: emits when the token rotated (a string, `{ accessToken }`, or anything). */
-  tokenChanges$?: TokenChanges
-  /**
-   * With a bare tokenProvider and no tokenChanges$: ask it this often whether the token changed, ms.
-   * Default 15 000; `false` turns it off (the socket then learns of a rotation from the server's 4401).
-   */
-  tokenCheckIntervalMs?: number | false
-  /** Time and timers. Default the system clock. */
-  clock?: Clock
-  /** Options for each `ws` connection (headers, TLS ...); the Authorization header is always the socket's. */
-  webSocket?: ClientOptions
-  /** Seed of the reconnect jitter. Default random, so a fleet does not reconnect in step. */
-  jitterSeed?: number
-}
-
-/** What happened to a LiveSocket, on `events$`. None carries a token. */
-export type LiveSocketEvent =
-  | { type: 'open'; connectionId: number; at: number }
-  | { type: 'reauthenticated'; connectionId: number; exp: number; at: number }
-  /** The connection failed or ended; a new one is tried at `retryAt` (null: at once, or never when closing). */
-  | { type: 'disconnected'; failure: SocketFailure; retryAt: number | null }
-  | { type: 'revoked'; at: number | null; failure: SocketFailure }
-  /** A frame from the server that could not be read; the connection stays open. */
-  | { type: 'invalidMessage'; error: CountersignError }
-  | { type: 'closed'; outcome: SocketOutcome }
+export type { LiveSocketEvent, LiveSocketOptions, LiveSocketTarget, LiveSocketUrl } from './socket-options.js'
 
 interface Connection {
   id: number
@@ -106,9 +60,6 @@ interface Connection {
   /** The in-band auth waiting for its `auth_ok`. */
   reauth: { resolve(exp: number): void; reject(failure: { message: string; closeCode?: number; at: number }): void } | null
 }
-
-const DEFAULT_QUEUE_SIZE = 1000
-const DEFAULT_TOKEN_CHECK_MS = 15_000
 
 /** One WebSocket kept open and authenticated until `close()`: see the module notes above. */
 export class LiveSocket {
@@ -140,20 +91,8 @@ export class LiveSocket {
   readonly state$: Observable<LiveSocketStatus>
 
   constructor(target: LiveSocketTarget, options: LiveSocketOptions = {}) {
-    if (typeof target !== 'object' || target === null) throw new TypeError('target must be an object { url, tokenProvider } or { url, auth }')
-    this.#url = parseSocketUrl(target.url)
-    const source = resolveTokenSource(target, 'target')
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
-    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE
-    if (!Number.isInteger(queueSize) || queueSize < 1) throw new TypeError('options.queueSize must be a positive integer')
-    const checkEvery = options.tokenCheckIntervalMs ?? DEFAULT_TOKEN_CHECK_MS
-    if (checkEvery !== false && !(typeof checkEvery === 'number' && Number.isFinite(checkEvery) && checkEvery > 0)) {
-      throw new TypeError('options.tokenCheckIntervalMs must be a positive number of milliseconds or false')
-    }
-    if (options.tokenChanges$ !== undefined && typeof options.tokenChanges$?.subscribe !== 'function') throw new TypeError('options.tokenChanges$ must be an Observable')
-    if (options.jitterSeed !== undefined && !Number.isInteger(options.jitterSeed)) throw new TypeError('options.jitterSeed must be an integer')
-    // Checked here so a bad value throws now instead of failing the statechart when it starts.
-    liveSocketSettings(options.settings)
+    const { url, source, queueSize, checkEvery } = checkedArguments(target, options)
+    this.#url = url
     this.#gate = tokenGateOf(source)
     this.#clock = options.clock ?? systemClock
     this.#queue = new SendQueue(queueSize, () => {
@@ -391,14 +330,6 @@ export class LiveSocket {
     this.#outbox.end(this.#messages)
     this.#state.complete()
   }
-}
-
-function parseSocketUrl(value: unknown): string {
-  const text = value instanceof URL ? value.href : value
-  if (typeof text !== 'string' || !URL.canParse(text)) throw new TypeError('target.url must be an absolute ws:// or wss:// URL')
-  const url = new URL(text)
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`target.url must be a ws:// or wss:// URL, not ${url.protocol}`)
-  return url.href
 }
 
 /** The error a send gets once the socket has closed for good. */
