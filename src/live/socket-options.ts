@@ -42,6 +42,12 @@ export interface LiveSocketOptions {
   webSocket?: ClientOptions
   /** Seed of the reconnect jitter. Default random, so a fleet does not reconnect in step. */
   jitterSeed?: number
+  /**
+   * After `close()` sent its close frame, wait this long for the server's
+   * answer before terminating the connection, ms. Default 2000 (ws itself
+   * would wait 30 s for a peer that never answers).
+   */
+  closeGraceMs?: number
 }
 
 /** What happened to a LiveSocket, on `events$`. None carries a token. */
@@ -57,6 +63,7 @@ export type LiveSocketEvent =
 
 const DEFAULT_QUEUE_SIZE = 1000
 const DEFAULT_TOKEN_CHECK_MS = 15_000
+const DEFAULT_CLOSE_GRACE_MS = 2_000
 
 /** The constructor's arguments, checked, with defaults filled in. */
 export interface CheckedArguments {
@@ -64,6 +71,7 @@ export interface CheckedArguments {
   source: TokenSource
   queueSize: number
   checkEvery: number | false
+  closeGraceMs: number
 }
 
 /** Checks `new LiveSocket(target, options)`'s arguments; a mistake is a TypeError naming the argument. */
@@ -80,9 +88,11 @@ export function checkedArguments(target: LiveSocketTarget, options: LiveSocketOp
   }
   if (options.tokenChanges$ !== undefined && typeof options.tokenChanges$?.subscribe !== 'function') throw new TypeError('options.tokenChanges$ must be an Observable')
   if (options.jitterSeed !== undefined && !Number.isInteger(options.jitterSeed)) throw new TypeError('options.jitterSeed must be an integer')
+  const closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS
+  if (!(typeof closeGraceMs === 'number' && Number.isFinite(closeGraceMs) && closeGraceMs > 0)) throw new TypeError('options.closeGraceMs must be a positive number of milliseconds')
   // Checked here so a bad value throws now instead of failing the statechart when it starts.
   liveSocketSettings(options.settings)
-  return { url, source, queueSize, checkEvery }
+  return { url, source, queueSize, checkEvery, closeGraceMs }
 }
 
 function parseSocketUrl(value: unknown): string {

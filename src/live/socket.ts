@@ -57,6 +57,8 @@ interface Connection {
   id: number
   ws: WebSocket
   gone: Promise<void>
+  /** We sent its close frame (and started the grace after which it is terminated). */
+  closing: boolean
   /** The in-band auth waiting for its `auth_ok`. */
   reauth: { resolve(exp: number): void; reject(failure: { message: string; closeCode?: number; at: number }): void } | null
 }
@@ -68,6 +70,7 @@ export class LiveSocket {
   readonly #clock: Clock
   readonly #queue: SendQueue
   readonly #webSocket: ClientOptions | undefined
+  readonly #closeGraceMs: number
   readonly #actor: Actor<typeof liveSocketMachine>
   readonly #watch: TokenWatch
   readonly #outbox = new Outbox()
@@ -91,8 +94,9 @@ export class LiveSocket {
   readonly state$: Observable<LiveSocketStatus>
 
   constructor(target: LiveSocketTarget, options: LiveSocketOptions = {}) {
-    const { url, source, queueSize, checkEvery } = checkedArguments(target, options)
+    const { url, source, queueSize, checkEvery, closeGraceMs } = checkedArguments(target, options)
     this.#url = url
+    this.#closeGraceMs = closeGraceMs
     this.#gate = tokenGateOf(source)
     this.#clock = options.clock ?? systemClock
     this.#queue = new SendQueue(queueSize, () => {
@@ -116,7 +120,9 @@ export class LiveSocket {
             ws.ping()
           }),
         terminate: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.terminate(), true),
-        closeConnection: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.close(1000), true),
+        closeConnection: ({ context }) => {
+          if (this.#connection?.id === context.connectionId) this.#closeGracefully(this.#connection)
+        },
         rejectQueue: ({ context }) => this.#queue.close(() => sendRefusal(context.outcome!)),
         emitRevoked: ({ context }) => this.#outbox.put(this.#events, { type: 'revoked', at: context.outcome!.at, failure: context.lastFailure! }),
       },
@@ -192,7 +198,12 @@ export class LiveSocket {
     return sent
   }
 
-  /** Closes for good: the connection with 1000, queued sends rejected with SOCKET_CLOSED. Resolves once the connection is gone. */
+  /**
+   * Closes for good: the connection with 1000, queued sends rejected with
+   * SOCKET_CLOSED. Resolves once the connection is gone: when the server has
+   * answered the close frame, or after `closeGraceMs` (2 s) when it has not,
+   * by terminating the connection.
+   */
   async close(): Promise<void> {
     const connection = this.#connection
     if (this.#outcome === null) this.#actor.send({ type: 'CLOSE', at: this.#clock.now() })
@@ -229,7 +240,7 @@ export class LiveSocket {
   /** Makes an open ws the current connection and listens to it. */
   #adopt(ws: WebSocket, connectionId: number): void {
     let ended!: () => void
-    const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), reauth: null }
+    const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), closing: false, reauth: null }
     this.#connection = connection
     ws.on('message', (data: RawData, isBinary: boolean) => this.#receive(connection, data, isBinary))
     ws.on('pong', () => this.#alive(connectionId))
@@ -317,13 +328,28 @@ export class LiveSocket {
     if (connection.ws.readyState === connection.ws.OPEN || evenIfClosing) act(connection.ws)
   }
 
+  /**
+   * Sends the close frame (1000) and gives the server `closeGraceMs` to
+   * answer it; a server that does not is cut off with terminate(), so
+   * close() never waits for ws's own 30 s close timeout.
+   */
+  #closeGracefully(connection: Connection): void {
+    if (connection.closing) return
+    connection.closing = true
+    connection.ws.close(1000)
+    const timer = this.#clock.setTimeout(() => connection.ws.terminate(), this.#closeGraceMs)
+    ;(timer as { unref?: () => void } | null)?.unref?.()
+    void connection.gone.then(() => this.#clock.clearTimeout(timer))
+  }
+
   #finish(outcome: SocketOutcome): void {
     if (this.#outcome !== null) return
     this.#outcome = outcome
     this.#watch.stop()
     this.#queue.close(() => sendRefusal(outcome))
     // Closed by the caller, the connection is already closing with 1000; after a failure of the machine it must not stay open.
-    if (this.#connection?.ws.readyState === this.#connection?.ws.OPEN) this.#connection?.ws.close(1000)
+    const connection = this.#connection
+    if (connection !== null && connection.ws.readyState === connection.ws.OPEN) this.#closeGracefully(connection)
     this.#outbox.put(this.#events, { type: 'closed', outcome })
     this.#resolveClosed(outcome)
     this.#outbox.end(this.#events)
