@@ -319,6 +319,10 @@ export class LiveSocket {
   #flush(connectionId: number): void {
     const connection = this.#connection
     if (connection === null || connection.id !== connectionId) return
+    // A connection already closing (its close frame came, its TCP connection failed) takes no frames: ws would fail
+    // each write a tick later, and writing the requeued frame again at once would spin until its 'close' event.
+    // They wait for the next connection.
+    if (connection.ws.readyState !== connection.ws.OPEN) return
     this.#queue.flush((data, done) => connection.ws.send(data, done))
   }
 
