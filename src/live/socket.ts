@@ -10,7 +10,8 @@
  *   stops and emits `revoked`; drops: full-jitter backoff, forever;
  * - a heartbeat pings and terminates a connection that stops answering;
  * - sends wait in a bounded queue while no connection is writable and go out
- *   in order; a send is never dropped silently (see send-queue.ts).
+ *   in order; a send is never dropped silently (see send-queue.ts): it is
+ *   written, or rejected. Written is not received: see send().
  *
  * Misuse: bad arguments of the constructor throw a TypeError naming them
  * at once (nothing has started); a bad argument of `send()`, which returns
@@ -182,8 +183,12 @@ export class LiveSocket {
   }
 
   /**
-   * Sends one frame (a string as text, bytes as binary). Resolves once it is
-   * written to the connection; while no connection is writable it waits in
+   * Sends one frame (a string as text, bytes as binary). Resolves once `ws`
+   * has written it to the connection: handed to the socket, not received by
+   * the server (the protocol has no acknowledgements), so a frame written
+   * just before the connection dies (a server that stops, a network drop)
+   * can be lost although its send resolved; a frame whose write failed goes
+   * out on the next connection. While no connection is writable it waits in
    * the queue and goes out in order. Rejects with QUEUE_FULL when the queue
    * is full, SOCKET_CLOSED or REVOKED once the socket has closed, and with a
    * TypeError naming `data` when it is neither a string nor bytes (never a
