@@ -4,7 +4,7 @@
  * holds only the shape of the chart.
  */
 import { fromPromise } from 'xstate'
-import { backoffDelayMs, liveSocketSettings, nextJitter } from './socket.policy.js'
+import { backoffDelayMs, liveSocketSettings, nextJitter, tokenReasonAfter } from './socket.policy.js'
 import type { LiveSocketContext, LiveSocketInput, SocketFailure, SocketOutcome, SocketOutcomeReason } from './socket.types.js'
 
 /** Stands in for an effect until the runtime provides it; fails loudly instead of reconnecting forever. */
@@ -49,7 +49,8 @@ export const connectionCleared = {
 /**
  * A connection failed or ended. A connection that had stayed open for
  * `stableAfterMs` was healthy, so the counts of failures start over; a 401
- * or 4401 asks for a refreshed token next time.
+ * or 4401 asks for a new token next time ('expired' when it was due to the
+ * token's expiry, else 'unauthorized', which forces a refresh).
  */
 export function failurePatch(context: LiveSocketContext, failure: SocketFailure): Partial<LiveSocketContext> {
   const at = failure.at ?? context.observedAt
@@ -63,7 +64,7 @@ export function failurePatch(context: LiveSocketContext, failure: SocketFailure)
     observedAt: later(context, failure.at),
     attempts,
     unauthorizedStreak: unauthorized ? streak + 1 : streak,
-    tokenReason: unauthorized ? 'unauthorized' : context.tokenReason,
+    tokenReason: tokenReasonAfter(failure, context.tokenReason),
   }
 }
 

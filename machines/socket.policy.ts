@@ -4,7 +4,7 @@
  * jitter, settings. Pure functions of data; `src/live/messages.ts` re-exports
  * the close codes so the wire format and the machine share one definition.
  */
-import type { LiveSocketSettings, SocketFailure, SocketFailureKind } from './socket.types.js'
+import type { LiveSocketSettings, SocketFailure, SocketFailureKind, TokenReason } from './socket.types.js'
 
 /** Close codes the runtime acts on (RFC 6455 §7.4.1, IANA registry, protocol.md §5). */
 export const CloseCodes = {
@@ -63,7 +63,8 @@ const isCode = (value: unknown): value is number => typeof value === 'number' &&
 /**
  * Reads what `connect` or `reauthenticate` rejected with: a close code wins
  * over an HTTP status; neither means the network failed (refused, reset,
- * timed out), which is a drop.
+ * timed out), which is a drop. `expired: true` marks a refusal due to the
+ * token's expiry.
  */
 export function connectionFailureOf(error: unknown, fallbackAt: number | null): SocketFailure {
   const e = record(error)
@@ -75,6 +76,7 @@ export function connectionFailureOf(error: unknown, fallbackAt: number | null): 
     failure.status = e.status
     failure.kind = upgradeStatusKind(e.status)
   }
+  if (failure.kind === 'unauthorized' && e.expired === true) failure.expired = true
   return failure
 }
 
@@ -88,10 +90,17 @@ export function tokenFailureOf(error: unknown, fallbackAt: number | null): Socke
   return failure
 }
 
-/** A close of the open connection, as reported by the runtime. */
-export function closeFailureOf(code: number, reason: string | undefined, at: number): SocketFailure {
+/** A close of the open connection, as reported by the runtime; `expired` marks a 4401 due to the token's expiry. */
+export function closeFailureOf(code: number, reason: string | undefined, at: number, expired = false): SocketFailure {
   const why = reason ? `: ${reason}` : ''
-  return { kind: closeCodeKind(code), message: `the connection closed with code ${code}${why}`, at, closeCode: code }
+  const kind = closeCodeKind(code)
+  return { kind, message: `the connection closed with code ${code}${why}`, at, closeCode: code, ...(kind === 'unauthorized' && expired ? { expired: true as const } : {}) }
+}
+
+/** The reason of the token request after `failure`: its own for a refusal, else `current`. */
+export function tokenReasonAfter(failure: SocketFailure, current: TokenReason): TokenReason {
+  if (failure.kind !== 'unauthorized') return current
+  return failure.expired ? 'expired' : 'unauthorized'
 }
 
 export const DEFAULT_LIVE_SOCKET_SETTINGS: LiveSocketSettings = {

@@ -16,16 +16,19 @@
  *
  * How src/live/socket.ts provides this machine:
  * - getToken({ reason }): calls the token source with `reason` ('unauthorized'
- *   forces a refresh) and resolves `{ token, at: clock.now() }`; it rejects
+ *   forces a refresh; 'expired' after a refusal due to the token's expiry)
+ *   and resolves `{ token, at: clock.now() }`; it rejects
  *   with the source's CountersignError (its `code` decides: see tokenFailureOf).
  * - connect({ token, connectionId }): `new WebSocket(url, { headers:
  *   { Authorization: 'Bearer ' + token } })` with 'error', 'unexpected-response'
  *   (read the status, then destroy the request: ws stays CONNECTING otherwise),
  *   'open' and 'close' listeners; resolves `{ at }` on 'open', rejects
- *   `{ message, status?, closeCode?, at }`; on `signal` abort, terminates the
+ *   `{ message, status?, closeCode?, expired?, at }` (`expired`: a 401 due to
+ *   the token's expiry); on `signal` abort, terminates the
  *   socket. Once open, it keeps the socket as "current" under its
- *   connectionId and forwards 'close' as SOCKET_CLOSED and 'pong' as PONG,
- *   both with that connectionId, so events of an old socket are ignored.
+ *   connectionId and forwards 'close' as SOCKET_CLOSED (`expired` for a
+ *   4401 due to the token's expiry) and 'pong' as PONG, both with that
+ *   connectionId, so events of an old socket are ignored.
  * - reauthenticate({ token, connectionId }): sends `encodeAuth(token)` on the
  *   current socket, resolves `{ exp, at }` on the next `auth_ok`, rejects
  *   `{ closeCode, at }` when the socket closes first.
@@ -130,7 +133,7 @@ export const liveSocketMachine = setup({
     }),
     acceptPong: assign(({ context, event }) => ({ awaitingPongs: 0, observedAt: later(context, event.type === 'PONG' ? event.at : null) })),
     recordConnectionFailure: assign(({ context, event }) =>
-      failurePatch(context, event.type === 'SOCKET_CLOSED' ? closeFailureOf(event.code, event.reason, event.at) : connectionFailureOf(errorOf(event), context.observedAt)),
+      failurePatch(context, event.type === 'SOCKET_CLOSED' ? closeFailureOf(event.code, event.reason, event.at, event.expired) : connectionFailureOf(errorOf(event), context.observedAt)),
     ),
     recordTokenFailure: assign(({ context, event }) => failurePatch(context, tokenFailureOf(errorOf(event), context.observedAt))),
     recordTimeout: assign(({ context, event }, params: { what: TimeoutKind }) => failurePatch(context, timeoutFailure(context, params.what, atOf(event)))),

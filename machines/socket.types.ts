@@ -58,6 +58,12 @@ export interface SocketFailure {
   status?: number
   /** Stable error code of the token source's error, when it had one. */
   code?: string
+  /**
+   * Set (true) on an `unauthorized` failure when the refusal was due to the
+   * token's expiry (the server's words or the token's own `exp`, as the
+   * runtime read them): the token is then asked for with 'expired', not 'unauthorized'.
+   */
+  expired?: true
 }
 
 /** Why a LiveSocket closed for good: `closed` when asked to, or a failure no reconnect can fix. */
@@ -82,7 +88,7 @@ export interface LiveSocketContext {
   attempts: number
   /** Consecutive 4401/401 refusals: only the first reconnects at once, the rest back off. */
   unauthorizedStreak: number
-  /** Reason of the next token request. */
+  /** Reason of the next token request: 'expired' or 'unauthorized' after a refusal, as the failure says. */
   tokenReason: TokenReason
   /** The token rotated after the current connection or re-authentication took its token. */
   tokenStale: boolean
@@ -104,8 +110,8 @@ export type LiveSocketEvent =
   | { type: 'CONNECT'; at: number }
   /** The token source published a new token; re-authenticate the open connection in band. */
   | { type: 'TOKEN_ROTATED' }
-  /** The open connection `connectionId` closed. */
-  | { type: 'SOCKET_CLOSED'; connectionId: number; code: number; reason?: string; at: number }
+  /** The open connection `connectionId` closed; `expired`: a 4401 that the runtime read as due to the token's expiry. */
+  | { type: 'SOCKET_CLOSED'; connectionId: number; code: number; reason?: string; expired?: boolean; at: number }
   /** A pong (or any sign of life the runtime counts as one) on connection `connectionId`. */
   | { type: 'PONG'; connectionId: number; at: number }
   /** Close for good, from any state. */
@@ -123,7 +129,7 @@ export interface ConnectInput {
   token: string
   connectionId: number
 }
-/** Resolves when the connection is open. Rejects with `{ message, closeCode?, status?, at? }`. */
+/** Resolves when the connection is open. Rejects with `{ message, closeCode?, status?, expired?, at? }` (`expired`: see SocketFailure). */
 export interface ConnectOutput {
   at: number
 }
@@ -132,7 +138,7 @@ export interface ReauthenticateInput {
   token: string
   connectionId: number
 }
-/** Resolves on `auth_ok`; `exp` is its unix-seconds expiry. Rejects with `{ message, closeCode?, at? }`. */
+/** Resolves on `auth_ok`; `exp` is its unix-seconds expiry. Rejects with `{ message, closeCode?, expired?, at? }`. */
 export interface ReauthenticateOutput {
   at: number
   exp: number | null

@@ -3,7 +3,9 @@
  * adapters to it from the shapes our users already have.
  *
  * - `TokenSource`: `(reason?) => Promise<string>`; 'unauthorized' means the
- *   server refused the last token, so the source must refresh, not repeat it.
+ *   server refused the last token, so the source must refresh, not repeat it;
+ *   'expired' that it refused it as expired, so the source's current token
+ *   will do when it is a newer one (the clients tell which: token-expiry.ts).
  *   A seed-style `auth.tokenProvider` (no argument) fits the type but cannot
  *   force a refresh: pass the AuthManager itself (`{ auth }`) where that matters.
  * - The authenticator shape of the SDKs our users come from,
@@ -16,8 +18,15 @@
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { CountersignError, ErrorCodes } from './errors.js'
+import { tokenExpiresAt, type RefusalReason } from './token-expiry.js'
 
-/** Why a token is asked for. 'unauthorized': the server refused the last one; refresh, never repeat it. */
+/**
+ * Why a token is asked for. 'expired': the server refused the last one as
+ * expired; give the current token, replacing it if it is that one (the
+ * clients ask again with 'unauthorized' when the answer is the refused
+ * token). 'unauthorized': the server refused the last one for another
+ * reason; refresh, never repeat it.
+ */
 export type TokenReason = 'initial' | 'expired' | 'unauthorized'
 
 /** The token function both live clients take: resolves with a current access token. */
@@ -63,6 +72,25 @@ export interface AuthSource {
   readonly token$?: TokenChanges<{ accessToken: string } | null>
 }
 
+/**
+ * Where a client takes its token from: exactly one of `tokenProvider` or
+ * `auth`. Naming both, or neither, does not type-check (and throws a
+ * TypeError at run time, for callers without types).
+ */
+export type TokenOrigin =
+  | {
+      /** The token source. */
+      tokenProvider: TokenSource
+      /** Not with `tokenProvider`. */
+      auth?: never
+    }
+  | {
+      /** An AuthManager: its tokenProvider, forceRefresh() after a refusal, and token$ for rotations. */
+      auth: AuthSource
+      /** Not with `auth`. */
+      tokenProvider?: never
+    }
+
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function'
 
 export function isAuthSource(value: unknown): value is AuthSource {
@@ -101,12 +129,15 @@ export function tokenSourceOfAuthenticator(authenticator: CustomAuthenticator & 
   }
 }
 
-/** Picks the token source of client options given either `tokenProvider` or `auth`. */
-export function resolveTokenSource(options: { tokenProvider?: unknown; auth?: unknown }): TokenSource {
+/**
+ * Picks the token source of client options given either `tokenProvider` or
+ * `auth`; `name` is the argument's name in the TypeError of a mistake.
+ */
+export function resolveTokenSource(options: { tokenProvider?: unknown; auth?: unknown }, name = 'options'): TokenSource {
   const { tokenProvider, auth } = options
-  if (tokenProvider !== undefined && auth !== undefined) throw new TypeError('options must name either tokenProvider or auth, not both')
+  if (tokenProvider !== undefined && auth !== undefined) throw new TypeError(`${name} must name either tokenProvider or auth, not both`)
   if (auth !== undefined) return tokenSourceOf(auth as AuthSource)
-  if (!isFunction(tokenProvider)) throw new TypeError('options.tokenProvider must be a function returning a Promise of the access token (or pass options.auth)')
+  if (!isFunction(tokenProvider)) throw new TypeError(`${name}.tokenProvider must be a function returning a Promise of the access token (or pass ${name}.auth)`)
   return tokenProvider as TokenSource
 }
 
@@ -205,14 +236,8 @@ export function cachingAuthenticator(custom: CustomAuthenticator, options: Cachi
 
 /** Seconds until a JWT's `exp`, or null for a token that is not a JWT with one. Reads, never verifies. */
 function secondsLeft(token: string, now: number): number | null {
-  const payload = token.split('.')[1]
-  if (token.split('.').length !== 3 || !payload) return null
-  try {
-    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? Math.max(0, Math.floor(exp - now / 1000)) : null
-  } catch {
-    return null
-  }
+  const expiresAt = tokenExpiresAt(token)
+  return expiresAt === null ? null : Math.max(0, Math.floor((expiresAt - now) / 1000))
 }
 
 /**
@@ -267,12 +292,18 @@ export class TokenGate {
     return callSource(this.#source, reason)
   }
 
-  afterRefusal(refused: string, takenAt: number): Promise<string> {
+  /**
+   * The token to use after `refused` (taken at `takenAt`) was refused, as
+   * `reason` says: 'expired' asks the source with 'expired' first, anything
+   * else with 'initial'; only when that answer is the refused token again
+   * does it force a refresh with 'unauthorized'.
+   */
+  afterRefusal(refused: string, takenAt: number, reason: RefusalReason = 'unauthorized'): Promise<string> {
     if (this.#refreshing) return this.#refreshing
     if (this.#generation > takenAt) return this.current()
     const refresh = (async () => {
-      // The source may have rotated on its own since: a new token needs no forced refresh.
-      const now = await callSource(this.#source, 'initial')
+      // The source may have rotated on its own since, or replaced an expired token itself: a new token needs no forced refresh.
+      const now = await callSource(this.#source, reason === 'expired' ? 'expired' : 'initial')
       return now !== refused ? now : callSource(this.#source, 'unauthorized')
     })()
     // A failed refresh is not counted: the next refusal tries again instead of reusing the refused token.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthManager } from '../src/index.js'
-import { authenticatorFor, getAuthHeaderOf, getAuthTokenOf, tokenSourceOf } from '../src/token-source.js'
+import { TokenGate, authenticatorFor, getAuthHeaderOf, getAuthTokenOf, tokenSourceOf } from '../src/token-source.js'
 import { signedInManager, startLiveServer, type LiveServer } from './live/support.js'
 
 describe('token sources of a real AuthManager', () => {
@@ -23,6 +23,19 @@ describe('token sources of a real AuthManager', () => {
     expect(answer.expiresIn).toBeLessThanOrEqual(900)
     expect(await getAuthTokenOf(auth)).toEqual({ token, expiresIn: expect.any(Number) })
     expect(await getAuthHeaderOf(auth)).toBe(`Bearer ${token}`)
+  })
+
+  it('after a refusal for expiry of a token the manager has replaced since, gives the new token without a refresh grant', async () => {
+    const source = tokenSourceOf(auth)
+    const gate = new TokenGate(source)
+    const takenAt = gate.generation
+    const old = await source()
+    await auth.forceRefresh()
+    const requests = server.tokenRequests
+    const answer = await gate.afterRefusal(old, takenAt, 'expired')
+    expect(answer).not.toBe(old)
+    expect(answer).toBe(await auth.tokenProvider())
+    expect(server.tokenRequests).toBe(requests)
   })
 
   it('as a token source, "unauthorized" makes one refresh grant and gives the new token', async () => {

@@ -248,6 +248,41 @@ describe('TokenGate: one refresh per refused token', () => {
     expect(state.refreshes).toBe(0)
   })
 
+  it("after a refusal for expiry asks with 'expired' first: a source that has a newer token gives it, no refresh forced", async () => {
+    const reasons: string[] = []
+    let token = 'access-1'
+    const gate = new TokenGate(async (reason) => {
+      reasons.push(reason ?? 'none')
+      // A source that knows its token expired replaces it itself when told so.
+      if (reason === 'expired' && token === 'access-1') token = 'access-2'
+      if (reason === 'unauthorized') token = 'forced'
+      return token
+    })
+    expect(await gate.afterRefusal('access-1', gate.generation, 'expired')).toBe('access-2')
+    expect(reasons).toEqual(['expired'])
+  })
+
+  it("after a refusal for expiry forces one refresh when the source answers 'expired' with the refused token", async () => {
+    const { state, source } = countingSource()
+    const reasons: string[] = []
+    const gate = new TokenGate(async (reason) => (reasons.push(reason ?? 'none'), source(reason)))
+    const takenAt = gate.generation
+    const refused = await gate.current()
+    const all = await Promise.all(Array.from({ length: 20 }, () => gate.afterRefusal(refused, takenAt, 'expired')))
+    expect(new Set(all)).toEqual(new Set(['access-2']))
+    expect(reasons).toEqual(['initial', 'expired', 'unauthorized'])
+    expect(state.refreshes).toBe(1)
+  })
+
+  it("after any other refusal asks with 'initial', then 'unauthorized' (the default reason)", async () => {
+    const { source } = countingSource()
+    const reasons: string[] = []
+    const gate = new TokenGate(async (reason) => (reasons.push(reason ?? 'none'), source(reason)))
+    expect(await gate.afterRefusal('access-1', 0)).toBe('access-2')
+    expect(await gate.afterRefusal('access-2', gate.generation, 'unauthorized')).toBe('access-3')
+    expect(reasons).toEqual(['initial', 'unauthorized', 'initial', 'unauthorized'])
+  })
+
   it('a failed refresh is not counted: the next refusal refreshes again', async () => {
     let fail = true
     let refreshes = 0

@@ -6,7 +6,9 @@
  *   fetched as given, without the token: the token is for our server only
  *   (the platform fetch also drops it on a redirect to another origin).
  * - A 401 asks the source for one refresh (shared by every request and
- *   socket on that source that met the same refusal) and sends the request
+ *   socket on that source that met the same refusal; 'expired' when the
+ *   challenge's error_description or the token's own exp says it expired,
+ *   else 'unauthorized': see token-expiry.ts) and sends the request
  *   once more, when its body can be sent again (string, URLSearchParams,
  *   Blob, ArrayBuffer, typed arrays, FormData; not a stream). A second 401,
  *   or a first one with a stream body, rejects with `UNAUTHORIZED`: the
@@ -19,20 +21,21 @@
  *   included, and is combined with the caller's AbortSignal. Time-outs and
  *   network faults reject with NetworkError (cause kept); an abort with
  *   AbortError.
+ * - Misuse: bad options of `createHttpClient()` throw a TypeError naming the
+ *   option at once (nothing has started). Bad arguments of `fetch()` reject
+ *   its promise with a TypeError naming the argument, as the platform fetch
+ *   does: a caller of a call that returns a promise handles one channel.
  */
 import { systemClock, type Clock } from '../clock.js'
 import { AbortError, CountersignError, ErrorCodes, InsufficientScopeError, NetworkError } from '../errors.js'
-import { resolveTokenSource, tokenGateOf, type AuthSource, type TokenGate, type TokenSource } from '../token-source.js'
+import { resolveTokenSource, tokenGateOf, type TokenGate, type TokenOrigin } from '../token-source.js'
+import { refusalReason } from '../token-expiry.js'
 import { challengeParams, insufficientScopeOf } from './challenge.js'
 
-/** Options of `createHttpClient()`: a base URL, and `auth` or `tokenProvider`. */
-export interface HttpClientOptions {
+/** Options of `createHttpClient()` besides the token's origin. */
+export interface HttpClientBaseOptions {
   /** Base URL: relative paths are resolved under it (its path included), and its origin alone gets the token. */
   baseUrl: string | URL
-  /** The token source; or pass `auth`. */
-  tokenProvider?: TokenSource
-  /** An AuthManager: its tokenProvider, and forceRefresh() after a 401. */
-  auth?: AuthSource
   /** Default time limit of each call, ms. None by default. */
   timeoutMs?: number
   /** The fetch to send with. Default the global one. */
@@ -40,6 +43,13 @@ export interface HttpClientOptions {
   /** Timers of the time limit. Default the system clock. */
   clock?: Clock
 }
+
+/**
+ * Options of `createHttpClient()`: a base URL, and either `tokenProvider` (any
+ * token source) or `auth` (an AuthManager: its tokenProvider, and
+ * forceRefresh() after a 401), never both.
+ */
+export type HttpClientOptions = HttpClientBaseOptions & TokenOrigin
 
 /** fetch's RequestInit, with a time limit of its own. */
 export interface HttpRequestInit extends RequestInit {
@@ -50,7 +60,10 @@ export interface HttpRequestInit extends RequestInit {
 /** What `createHttpClient()` returns. */
 export interface HttpClient {
   readonly baseUrl: string
-  /** fetch with the token: resolves with the Response, rejects as described in the module notes. */
+  /**
+   * fetch with the token: resolves with the Response, rejects as described in
+   * the module notes; a bad `input` or `init` rejects with a TypeError naming it.
+   */
   fetch(input: string | URL | Request, init?: HttpRequestInit): Promise<Response>
 }
 
@@ -69,7 +82,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const defaults = { base, gate, clock, send, timeoutMs: options.timeoutMs }
   return {
     baseUrl: base.href,
-    fetch: (input, init = {}) => authorizedFetch(defaults, prepare(defaults, input, init)),
+    // async: a bad argument found by prepare() rejects the call, as the platform fetch does, instead of throwing.
+    fetch: async (input, init = {}) => authorizedFetch(defaults, prepare(defaults, input, init)),
   }
 }
 
@@ -123,7 +137,7 @@ interface Prepared {
   limit: Limit
 }
 
-/** Checks the call's arguments at once (misuse throws, it is not a failure to report later) and starts its time limit. */
+/** Checks the call's arguments (a TypeError naming the bad one; fetch() turns it into its rejection) and starts its time limit. */
 function prepare(client: ClientDefaults, input: string | URL | Request, init: HttpRequestInit): Prepared {
   if (typeof init !== 'object' || init === null) throw new TypeError('init must be an object')
   const url = resolveUrl(client.base, input)
@@ -149,8 +163,9 @@ async function authorizedFetch(client: ClientDefaults, { url, request, rest, wha
     const token = await limit.guard(() => client.gate.current(), 'token')
     let response = await attempt(token)
     if (response.status === 401) {
+      const reason = refusalReason(token, challengeParams(response.headers.get('www-authenticate'))?.error_description, client.clock.now())
       await discard(response)
-      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt), 'token')
+      const refreshed = await limit.guard(() => client.gate.afterRefusal(token, takenAt, reason), 'token')
       if (!replayable) {
         throw new CountersignError(ErrorCodes.UNAUTHORIZED, `${what} was refused with 401; the access token was refreshed, but the request body (a stream) cannot be sent twice: send the request again`, { status: 401 })
       }

@@ -9,12 +9,15 @@
  * - a socket is never reused: every attempt is a new instance.
  */
 import { WebSocket, type ClientOptions } from 'ws'
+import { challengeParams } from '../http/challenge.js'
 
 /** Why a handshake failed, in the shape the LiveSocket statechart reads (socket.policy connectionFailureOf). */
 export interface HandshakeFailure {
   message: string
   /** HTTP status of a refused upgrade. */
   status?: number
+  /** The `error_description` of a refused upgrade's Bearer challenge (WWW-Authenticate), when it has one. */
+  description?: string
   at: number
 }
 
@@ -58,8 +61,10 @@ export function openWebSocket(options: HandshakeOptions): Promise<WebSocket> {
     ws.on('error', (error: Error) => fail({ message: error.message || 'the WebSocket failed' }))
     ws.on('unexpected-response', (request, response) => {
       const status = response.statusCode ?? 0
+      const challenge = response.headers['www-authenticate']
+      const description = challengeParams(Array.isArray(challenge) ? challenge.join(', ') : (challenge ?? null))?.error_description
       response.resume()
-      fail({ message: `the server refused the WebSocket upgrade with HTTP ${status}`, status })
+      fail({ message: `the server refused the WebSocket upgrade with HTTP ${status}`, status, ...(description ? { description } : {}) })
       request.destroy()
       ws.terminate()
     })

@@ -4,6 +4,12 @@
  * rejected with a clear error when it cannot be sent. A frame whose write
  * failed because its connection died goes back into the queue at its place,
  * for the next connection; nothing is dropped silently.
+ *
+ * Written means handed to the connection's socket, not received: a frame
+ * written to a connection that dies before the server has read it is lost
+ * although its send resolved. The protocol has no acknowledgements; an
+ * application that must not lose a message matches replies of its own (the
+ * echo ids, say) and sends again what went unanswered.
  */
 import { CountersignError, ErrorCodes } from '../errors.js'
 

@@ -4,11 +4,19 @@
  * whose effects this file provides on `ws`:
  * - it connects with the current token in the Authorization header, and
  *   re-authenticates in band (protocol §5) when the token rotates;
- * - 4401 or a 401 upgrade: one refresh, then a new connection; 4403: it
+ * - 4401 or a 401 upgrade: one refresh, then a new connection (the source
+ *   is asked with 'expired' when the refusal was due to the token's expiry,
+ *   see token-expiry.ts, else with 'unauthorized'); 4403: it
  *   stops and emits `revoked`; drops: full-jitter backoff, forever;
  * - a heartbeat pings and terminates a connection that stops answering;
  * - sends wait in a bounded queue while no connection is writable and go out
- *   in order; a send is never dropped silently (see send-queue.ts).
+ *   in order; a send is never dropped silently (see send-queue.ts): it is
+ *   written, or rejected. Written is not received: see send().
+ *
+ * Misuse: bad arguments of the constructor throw a TypeError naming them
+ * at once (nothing has started); a bad argument of `send()`, which returns
+ * a promise, rejects it with a TypeError naming it instead, so a sender
+ * handles one channel for every failure of a send.
  *
  * Secrets: the token lives in a private field and in the statechart's child
  * actors' input; never log or persist the actor's snapshots.
@@ -17,15 +25,14 @@ import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 
 import type { RawData, WebSocket, ClientOptions } from 'ws'
 import { createActor, fromPromise, type Actor } from 'xstate'
 import {
+  CloseCodes,
   liveSocketMachine,
-  liveSocketSettings,
   liveSocketStatus,
   type ConnectInput,
   type ConnectOutput,
   type GetTokenInput,
   type GetTokenOutput,
   type LiveSocketEvent as LiveSocketMachineEvent,
-  type LiveSocketSettings,
   type LiveSocketStatus,
   type ReauthenticateInput,
   type ReauthenticateOutput,
@@ -34,67 +41,28 @@ import {
 } from '../../machines/socket.js'
 import { sleepUntil, systemClock, type Clock } from '../clock.js'
 import { CountersignError, ErrorCodes } from '../errors.js'
-import { isAuthSource, resolveTokenSource, tokenGateOf, type AuthSource, type TokenChanges, type TokenGate, type TokenSource } from '../token-source.js'
-import { openWebSocket } from './handshake.js'
+import { isAuthSource, tokenGateOf, type TokenGate } from '../token-source.js'
+import { refusalReason } from '../token-expiry.js'
+import { openWebSocket, type HandshakeFailure } from './handshake.js'
 import { decodeServerMessage, encodeAuth, type ServerMessage } from './messages.js'
 import { SendQueue, type OutgoingData } from './send-queue.js'
+import { checkedArguments, type LiveSocketEvent, type LiveSocketOptions, type LiveSocketTarget } from './socket-options.js'
 import { Outbox, guardedStream, publicStream, warnSubscriberThrew } from './streams.js'
 import { watchTokens, type TokenWatch } from './token-watch.js'
 
 export type { LiveSocketStatus, SocketFailure, SocketOutcome } from '../../machines/socket.js'
 export type { OutgoingData } from './send-queue.js'
-
-/** Where a LiveSocket connects, and where its token comes from (`auth` or `tokenProvider`). */
-export interface LiveSocketTarget {
-  /** ws:// or wss:// URL of the endpoint. */
-  url: string | URL
-  tokenProvider?: TokenSource
-  /** An AuthManager: its tokenProvider, forceRefresh() after a refusal, and token$ for rotations. */
-  auth?: AuthSource
-}
-
-/** Options of `new LiveSocket(target, options)`. */
-export interface LiveSocketOptions {
-  /** Most sends not yet written (waiting or in flight). Default 1000. */
-  queueSize?: number
-  /** Timings of the statechart (backoff, heartbeat, time limits); see LiveSocketSettings. */
-  settings?: Partial<LiveSocketSettings>
-  /** With a bare tokenProvider: emits when the token rotated (a string, `{ accessToken }`, or anything). */
-  tokenChanges$?: TokenChanges
-  /**
-   * With a bare tokenProvider and no tokenChanges$: ask it this often whether the token changed, ms.
-   * Default 15 000; `false` turns it off (the socket then learns of a rotation from the server's 4401).
-   */
-  tokenCheckIntervalMs?: number | false
-  /** Time and timers. Default the system clock. */
-  clock?: Clock
-  /** Options for each `ws` connection (headers, TLS ...); the Authorization header is always the socket's. */
-  webSocket?: ClientOptions
-  /** Seed of the reconnect jitter. Default random, so a fleet does not reconnect in step. */
-  jitterSeed?: number
-}
-
-/** What happened to a LiveSocket, on `events$`. None carries a token. */
-export type LiveSocketEvent =
-  | { type: 'open'; connectionId: number; at: number }
-  | { type: 'reauthenticated'; connectionId: number; exp: number; at: number }
-  /** The connection failed or ended; a new one is tried at `retryAt` (null: at once, or never when closing). */
-  | { type: 'disconnected'; failure: SocketFailure; retryAt: number | null }
-  | { type: 'revoked'; at: number | null; failure: SocketFailure }
-  /** A frame from the server that could not be read; the connection stays open. */
-  | { type: 'invalidMessage'; error: CountersignError }
-  | { type: 'closed'; outcome: SocketOutcome }
+export type { LiveSocketEvent, LiveSocketOptions, LiveSocketTarget, LiveSocketUrl } from './socket-options.js'
 
 interface Connection {
   id: number
   ws: WebSocket
   gone: Promise<void>
+  /** We sent its close frame (and started the grace after which it is terminated). */
+  closing: boolean
   /** The in-band auth waiting for its `auth_ok`. */
   reauth: { resolve(exp: number): void; reject(failure: { message: string; closeCode?: number; at: number }): void } | null
 }
-
-const DEFAULT_QUEUE_SIZE = 1000
-const DEFAULT_TOKEN_CHECK_MS = 15_000
 
 /** One WebSocket kept open and authenticated until `close()`: see the module notes above. */
 export class LiveSocket {
@@ -103,6 +71,7 @@ export class LiveSocket {
   readonly #clock: Clock
   readonly #queue: SendQueue
   readonly #webSocket: ClientOptions | undefined
+  readonly #closeGraceMs: number
   readonly #actor: Actor<typeof liveSocketMachine>
   readonly #watch: TokenWatch
   readonly #outbox = new Outbox()
@@ -126,20 +95,9 @@ export class LiveSocket {
   readonly state$: Observable<LiveSocketStatus>
 
   constructor(target: LiveSocketTarget, options: LiveSocketOptions = {}) {
-    if (typeof target !== 'object' || target === null) throw new TypeError('target must be an object { url, tokenProvider } or { url, auth }')
-    this.#url = parseSocketUrl(target.url)
-    const source = resolveTokenSource(target)
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
-    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE
-    if (!Number.isInteger(queueSize) || queueSize < 1) throw new TypeError('options.queueSize must be a positive integer')
-    const checkEvery = options.tokenCheckIntervalMs ?? DEFAULT_TOKEN_CHECK_MS
-    if (checkEvery !== false && !(typeof checkEvery === 'number' && Number.isFinite(checkEvery) && checkEvery > 0)) {
-      throw new TypeError('options.tokenCheckIntervalMs must be a positive number of milliseconds or false')
-    }
-    if (options.tokenChanges$ !== undefined && typeof options.tokenChanges$?.subscribe !== 'function') throw new TypeError('options.tokenChanges$ must be an Observable')
-    if (options.jitterSeed !== undefined && !Number.isInteger(options.jitterSeed)) throw new TypeError('options.jitterSeed must be an integer')
-    // Checked here so a bad value throws now instead of failing the statechart when it starts.
-    liveSocketSettings(options.settings)
+    const { url, source, queueSize, checkEvery, closeGraceMs } = checkedArguments(target, options)
+    this.#url = url
+    this.#closeGraceMs = closeGraceMs
     this.#gate = tokenGateOf(source)
     this.#clock = options.clock ?? systemClock
     this.#queue = new SendQueue(queueSize, () => {
@@ -163,7 +121,9 @@ export class LiveSocket {
             ws.ping()
           }),
         terminate: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.terminate(), true),
-        closeConnection: ({ context }) => this.#withConnection(context.connectionId, (ws) => ws.close(1000), true),
+        closeConnection: ({ context }) => {
+          if (this.#connection?.id === context.connectionId) this.#closeGracefully(this.#connection)
+        },
         rejectQueue: ({ context }) => this.#queue.close(() => sendRefusal(context.outcome!)),
         emitRevoked: ({ context }) => this.#outbox.put(this.#events, { type: 'revoked', at: context.outcome!.at, failure: context.lastFailure! }),
       },
@@ -223,21 +183,32 @@ export class LiveSocket {
   }
 
   /**
-   * Sends one frame (a string as text, bytes as binary). Resolves once it is
-   * written to the connection; while no connection is writable it waits in
+   * Sends one frame (a string as text, bytes as binary). Resolves once `ws`
+   * has written it to the connection: handed to the socket, not received by
+   * the server (the protocol has no acknowledgements), so a frame written
+   * just before the connection dies (a server that stops, a network drop)
+   * can be lost although its send resolved; a frame whose write failed goes
+   * out on the next connection. While no connection is writable it waits in
    * the queue and goes out in order. Rejects with QUEUE_FULL when the queue
-   * is full, SOCKET_CLOSED or REVOKED once the socket has closed.
+   * is full, SOCKET_CLOSED or REVOKED once the socket has closed, and with a
+   * TypeError naming `data` when it is neither a string nor bytes (never a
+   * throw: every failure of a send is its promise's).
    */
   send(data: OutgoingData): Promise<void> {
     if (typeof data !== 'string' && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
-      throw new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())')
+      return Promise.reject(new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())'))
     }
     const sent = this.#queue.add(data)
     if (this.#writableConnection !== null) this.#flush(this.#writableConnection)
     return sent
   }
 
-  /** Closes for good: the connection with 1000, queued sends rejected with SOCKET_CLOSED. Resolves once the connection is gone. */
+  /**
+   * Closes for good: the connection with 1000, queued sends rejected with
+   * SOCKET_CLOSED. Resolves once the connection is gone: when the server has
+   * answered the close frame, or after `closeGraceMs` (2 s) when it has not,
+   * by terminating the connection.
+   */
   async close(): Promise<void> {
     const connection = this.#connection
     if (this.#outcome === null) this.#actor.send({ type: 'CLOSE', at: this.#clock.now() })
@@ -248,16 +219,24 @@ export class LiveSocket {
   async #getToken({ reason }: GetTokenInput): Promise<GetTokenOutput> {
     const generation = this.#gate.generation
     const held = this.#held
-    const token = reason === 'unauthorized' && held !== null ? await this.#gate.afterRefusal(held.token, held.generation) : await this.#gate.current(reason)
+    // After a refusal ('expired' or 'unauthorized'), one refresh per refused token, shared with the source's other clients.
+    const token = reason === 'initial' || held === null ? await this.#gate.current(reason) : await this.#gate.afterRefusal(held.token, held.generation, reason)
     // After a refresh the count includes it, so a refusal of the new token refreshes again.
-    this.#held = { token, generation: reason === 'unauthorized' ? this.#gate.generation : generation }
+    this.#held = { token, generation: reason !== 'initial' ? this.#gate.generation : generation }
     this.#watch.took(token)
     return { token, at: this.#clock.now() }
   }
 
   async #connect({ token, connectionId }: ConnectInput, signal: AbortSignal): Promise<ConnectOutput> {
     const attach = (ws: WebSocket) => this.#adopt(ws, connectionId)
-    await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
+    try {
+      await openWebSocket({ url: this.#url, token, signal, attach, now: () => this.#clock.now(), ...(this.#webSocket ? { webSocket: this.#webSocket } : {}) })
+    } catch (error) {
+      const failure = error as HandshakeFailure
+      // A 401 due to the token's expiry asks the source with 'expired' (socket.policy connectionFailureOf).
+      if (failure.status === 401 && refusalReason(token, failure.description, this.#clock.now()) === 'expired') throw { ...failure, expired: true }
+      throw failure
+    }
     const at = this.#clock.now()
     this.#outbox.put(this.#events, { type: 'open', connectionId, at })
     return { at }
@@ -266,17 +245,20 @@ export class LiveSocket {
   /** Makes an open ws the current connection and listens to it. */
   #adopt(ws: WebSocket, connectionId: number): void {
     let ended!: () => void
-    const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), reauth: null }
+    const connection: Connection = { id: connectionId, ws, gone: new Promise<void>((resolve) => (ended = resolve)), closing: false, reauth: null }
     this.#connection = connection
     ws.on('message', (data: RawData, isBinary: boolean) => this.#receive(connection, data, isBinary))
     ws.on('pong', () => this.#alive(connectionId))
-    ws.once('close', (code: number, reason: Buffer) => {
+    ws.once('close', (code: number, reasonBytes: Buffer) => {
       if (this.#connection === connection) this.#connection = null
       const at = this.#clock.now()
-      connection.reauth?.reject({ message: `the connection closed with code ${code} before the server answered the in-band auth`, closeCode: code, at })
+      const reason = reasonBytes.toString('utf8')
+      // A 4401 due to the token's expiry (its words, or the held token's exp) asks the source with 'expired'.
+      const expired = code === CloseCodes.TOKEN_INVALID && refusalReason(this.#held?.token ?? null, reason, at) === 'expired'
+      connection.reauth?.reject({ message: `the connection closed with code ${code} before the server answered the in-band auth`, closeCode: code, ...(expired ? { expired } : {}), at })
       connection.reauth = null
       ended()
-      this.#tell({ type: 'SOCKET_CLOSED', connectionId, code, reason: reason.toString('utf8'), at })
+      this.#tell({ type: 'SOCKET_CLOSED', connectionId, code, reason, ...(expired ? { expired } : {}), at })
     })
   }
 
@@ -342,6 +324,10 @@ export class LiveSocket {
   #flush(connectionId: number): void {
     const connection = this.#connection
     if (connection === null || connection.id !== connectionId) return
+    // A connection already closing (its close frame came, its TCP connection failed) takes no frames: ws would fail
+    // each write a tick later, and writing the requeued frame again at once would spin until its 'close' event.
+    // They wait for the next connection.
+    if (connection.ws.readyState !== connection.ws.OPEN) return
     this.#queue.flush((data, done) => connection.ws.send(data, done))
   }
 
@@ -351,27 +337,34 @@ export class LiveSocket {
     if (connection.ws.readyState === connection.ws.OPEN || evenIfClosing) act(connection.ws)
   }
 
+  /**
+   * Sends the close frame (1000) and gives the server `closeGraceMs` to
+   * answer it; a server that does not is cut off with terminate(), so
+   * close() never waits for ws's own 30 s close timeout.
+   */
+  #closeGracefully(connection: Connection): void {
+    if (connection.closing) return
+    connection.closing = true
+    connection.ws.close(1000)
+    const timer = this.#clock.setTimeout(() => connection.ws.terminate(), this.#closeGraceMs)
+    ;(timer as { unref?: () => void } | null)?.unref?.()
+    void connection.gone.then(() => this.#clock.clearTimeout(timer))
+  }
+
   #finish(outcome: SocketOutcome): void {
     if (this.#outcome !== null) return
     this.#outcome = outcome
     this.#watch.stop()
     this.#queue.close(() => sendRefusal(outcome))
     // Closed by the caller, the connection is already closing with 1000; after a failure of the machine it must not stay open.
-    if (this.#connection?.ws.readyState === this.#connection?.ws.OPEN) this.#connection?.ws.close(1000)
+    const connection = this.#connection
+    if (connection !== null && connection.ws.readyState === connection.ws.OPEN) this.#closeGracefully(connection)
     this.#outbox.put(this.#events, { type: 'closed', outcome })
     this.#resolveClosed(outcome)
     this.#outbox.end(this.#events)
     this.#outbox.end(this.#messages)
     this.#state.complete()
   }
-}
-
-function parseSocketUrl(value: unknown): string {
-  const text = value instanceof URL ? value.href : value
-  if (typeof text !== 'string' || !URL.canParse(text)) throw new TypeError('target.url must be an absolute ws:// or wss:// URL')
-  const url = new URL(text)
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`target.url must be a ws:// or wss:// URL, not ${url.protocol}`)
-  return url.href
 }
 
 /** The error a send gets once the socket has closed for good. */

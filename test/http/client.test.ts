@@ -131,6 +131,77 @@ describe('HTTP client: the token and the 401 retry', () => {
   })
 })
 
+describe("HTTP client: telling the token source a 401 was due to expiry ('expired') or not ('unauthorized')", () => {
+  /** A JWT-shaped token with the given `exp` (unsigned: only its claims are read). */
+  const jwtWithExp = (exp: number) => `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`
+  /** Accepts `Bearer fresh` only; refuses anything else with `description` in its challenge. */
+  async function refusing(description: string) {
+    return startTinyServer((request, response) => {
+      if (request.authorization === 'Bearer fresh') return void response.end('ok')
+      response.writeHead(401, { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}"` })
+      response.end()
+    })
+  }
+  /** A source that holds `first` and hands out 'fresh' when told the token expired or was refused. */
+  function source(first: string, replaceOn: string[] = ['expired', 'unauthorized']) {
+    const reasons: string[] = []
+    let token = first
+    const tokenProvider = async (reason?: string) => {
+      reasons.push(reason ?? 'none')
+      if (reason && replaceOn.includes(reason)) token = 'fresh'
+      return token
+    }
+    return { reasons, tokenProvider }
+  }
+
+  it("passes 'expired' when the challenge's error_description says the token expired, and takes the source's new token", async () => {
+    const server = await refusing('The access token expired')
+    try {
+      const { reasons, tokenProvider } = source('opaque-old')
+      const response = await createHttpClient({ baseUrl: server.url, tokenProvider }).fetch('/me')
+      expect(await response.text()).toBe('ok')
+      expect(reasons).toEqual(['initial', 'expired'])
+      expect(server.requests.map((r) => r.authorization)).toEqual(['Bearer opaque-old', 'Bearer fresh'])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("passes 'expired' when the words are unsure but the token's own exp has passed", async () => {
+    const server = await refusing('the access token is invalid or expired')
+    try {
+      const { reasons, tokenProvider } = source(jwtWithExp(Math.floor(Date.now() / 1000) - 5))
+      expect((await createHttpClient({ baseUrl: server.url, tokenProvider }).fetch('/me')).status).toBe(200)
+      expect(reasons).toEqual(['initial', 'expired'])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("passes 'unauthorized' for a token that has not expired and words that do not say it did", async () => {
+    const server = await refusing('the access token is invalid or expired')
+    try {
+      const { reasons, tokenProvider } = source(jwtWithExp(Math.floor(Date.now() / 1000) + 600))
+      expect((await createHttpClient({ baseUrl: server.url, tokenProvider }).fetch('/me')).status).toBe(200)
+      expect(reasons).toEqual(['initial', 'initial', 'unauthorized'])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("forces the refresh with 'unauthorized' when the source answers 'expired' with the refused token", async () => {
+    const server = await refusing('The access token expired')
+    try {
+      const { reasons, tokenProvider } = source('opaque-old', ['unauthorized'])
+      expect((await createHttpClient({ baseUrl: server.url, tokenProvider }).fetch('/me')).status).toBe(200)
+      expect(reasons).toEqual(['initial', 'expired', 'unauthorized'])
+      expect(server.requests).toHaveLength(2)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('HTTP client: other origins', () => {
   it('never sends the token to another origin, and does not retry its 401', async () => {
     const elsewhere = await startTinyServer(goodTokenOnly)
@@ -238,16 +309,30 @@ describe('HTTP client: misuse', () => {
     expect(() => createHttpClient({ baseUrl: '/relative', tokenProvider })).toThrow(new TypeError('options.baseUrl must be an absolute http(s) URL'))
     expect(() => createHttpClient({ baseUrl: 'ftp://h', tokenProvider })).toThrow(new TypeError('options.baseUrl must be an http(s) URL, not ftp:'))
     expect(() => createHttpClient({ baseUrl: api.url, tokenProvider, timeoutMs: 0 })).toThrow(new TypeError('options.timeoutMs must be a positive number of milliseconds'))
-    expect(() => createHttpClient({ baseUrl: api.url })).toThrow(TypeError)
+    // @ts-expect-error neither tokenProvider nor auth: the run-time check is for callers without types.
+    expect(() => createHttpClient({ baseUrl: api.url })).toThrow(new TypeError('options.tokenProvider must be a function returning a Promise of the access token (or pass options.auth)'))
   })
 
-  it('throws at once for a bad input or init, naming it, and sends nothing', () => {
-    const http = createHttpClient({ baseUrl: api.url, tokenProvider: async () => 'good' })
-    expect(() => http.fetch(42 as never)).toThrow(new TypeError('input must be a path, a URL or a Request'))
-    expect(() => http.fetch('/me', null as never)).toThrow(new TypeError('init must be an object'))
-    expect(() => http.fetch('/me', { timeoutMs: -1 })).toThrow(new TypeError('init.timeoutMs must be a positive number of milliseconds'))
-    expect(() => http.fetch('/me', { signal: {} as AbortSignal })).toThrow(new TypeError('init.signal must be an AbortSignal'))
+  it('rejects (does not throw) for a bad input or init, as the platform fetch does, naming it, and sends nothing', async () => {
+    const calls: string[] = []
+    const http = createHttpClient({ baseUrl: api.url, tokenProvider: async (reason) => (calls.push(reason ?? 'none'), 'good') })
+    const cases: Array<[() => Promise<Response>, string]> = [
+      [() => http.fetch(42 as never), 'input must be a path, a URL or a Request'],
+      [() => http.fetch('/me', null as never), 'init must be an object'],
+      [() => http.fetch('/me', { timeoutMs: -1 }), 'init.timeoutMs must be a positive number of milliseconds'],
+      [() => http.fetch('/me', { signal: {} as AbortSignal }), 'init.signal must be an AbortSignal'],
+    ]
+    for (const [call, message] of cases) {
+      let pending: Promise<Response> | undefined
+      expect(() => (pending = call())).not.toThrow()
+      const error = await pending!.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).toMatchObject({ message })
+    }
+    // The platform fetch behaves the same way: a rejected promise, never a throw.
+    await expect(fetch(42 as never)).rejects.toBeInstanceOf(TypeError)
     expect(api.requests).toHaveLength(0)
+    expect(calls).toEqual([])
   })
 })
 

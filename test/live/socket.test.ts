@@ -81,6 +81,7 @@ describe('LiveSocket against the reference server', () => {
     await socket.send(encodeEcho('after-refresh'))
     await eventually(() => seen.echoes.length === 1, 'the echo')
     expect(source.refreshes).toBe(1)
+    expect(source.reasons).toEqual(['initial', 'initial', 'unauthorized'])
     expect(server.upgrades - upgrades).toBe(2)
     expect(seen.of('disconnected').map((e) => e.failure)).toEqual([
       { kind: 'unauthorized', status: 401, message: 'the server refused the WebSocket upgrade with HTTP 401', at: expect.any(Number) },
@@ -102,7 +103,9 @@ describe('LiveSocket against the reference server', () => {
     await eventually(() => seen.echoes.length === 1, 'the echo')
     expect(seen.echoes).toEqual(['answered'])
     expect(source.refreshes).toBe(1)
-    expect(seen.of('disconnected').map((e) => [e.failure.kind, e.failure.closeCode])).toEqual([['unauthorized', 4401]])
+    expect(seen.of('disconnected').map((e) => [e.failure.kind, e.failure.closeCode, e.failure.expired])).toEqual([['unauthorized', 4401, undefined]])
+    // Revoked, not expired: the source is asked with 'unauthorized' (after 'initial', in case it had a newer token).
+    expect(source.reasons).toEqual(['initial', 'initial', 'unauthorized'])
     await socket.close()
   })
 
@@ -171,15 +174,23 @@ describe('LiveSocket misuse', () => {
     expect(() => new LiveSocket(undefined as never)).toThrow(new TypeError('target must be an object { url, tokenProvider } or { url, auth }'))
     expect(() => new LiveSocket({ url: 'http://127.0.0.1/ws', tokenProvider })).toThrow(new TypeError('target.url must be a ws:// or wss:// URL, not http:'))
     expect(() => new LiveSocket({ url: '/ws', tokenProvider })).toThrow(new TypeError('target.url must be an absolute ws:// or wss:// URL'))
-    expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws' })).toThrow(TypeError)
+    // @ts-expect-error neither tokenProvider nor auth: the run-time check is for callers without types.
+    expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws' })).toThrow(new TypeError('target.tokenProvider must be a function returning a Promise of the access token (or pass target.auth)'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { queueSize: 0 })).toThrow(new TypeError('options.queueSize must be a positive integer'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { tokenCheckIntervalMs: -5 })).toThrow(new TypeError('options.tokenCheckIntervalMs must be a positive number of milliseconds or false'))
     expect(() => new LiveSocket({ url: 'ws://127.0.0.1/ws', tokenProvider }, { settings: { pingIntervalMs: 0 } })).toThrow(new TypeError('settings.pingIntervalMs must be a positive number of milliseconds'))
   })
 
-  it('send() throws at once for data that is not a string or bytes', async () => {
+  it('send() rejects (does not throw) data that is not a string or bytes, naming it, and queues nothing', async () => {
     const socket = new LiveSocket({ url: 'ws://127.0.0.1:9/ws', tokenProvider }, { tokenCheckIntervalMs: false })
-    expect(() => socket.send({ type: 'echo' } as never)).toThrow(new TypeError('data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())'))
+    for (const data of [{ type: 'echo' }, undefined, 42, null]) {
+      let pending: Promise<void> | undefined
+      expect(() => (pending = socket.send(data as never))).not.toThrow()
+      const error = await pending!.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).toMatchObject({ message: 'data must be a string, an ArrayBuffer or a typed array (encode objects first, e.g. with encodeEcho() or JSON.stringify())' })
+    }
+    expect(socket.pending).toBe(0)
     await socket.close()
   })
 })

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { ServerOptions } from '../../src/server/index.js'
+import { tokenExpiresAt } from '../../src/token-expiry.js'
 import { CLIENT_ID, DEVICE_CODE_GRANT, TestOwner, postForm, startTestServer, type TestServer } from '../support/server.js'
 
 export interface LiveServer {
@@ -86,12 +87,14 @@ export async function revokeAccessToken(server: LiveServer, token: string): Prom
 
 /**
  * A token source written the way a user would, over the real refresh grant:
- * the current access token, and a refresh for 'unauthorized'. Counts the
- * refreshes it makes.
+ * the current access token, a refresh for 'unauthorized', and for 'expired'
+ * a refresh when its token's own exp has passed. Counts the refreshes it
+ * makes and records the reasons it is asked with.
  */
 export class RefreshGrantSource {
   tokens: AgentTokens
   refreshes = 0
+  readonly reasons: string[] = []
   readonly #server: LiveServer
 
   constructor(server: LiveServer, tokens: AgentTokens) {
@@ -100,7 +103,9 @@ export class RefreshGrantSource {
   }
 
   readonly source = async (reason?: 'initial' | 'expired' | 'unauthorized'): Promise<string> => {
-    if (reason === 'unauthorized') await this.refresh()
+    this.reasons.push(reason ?? 'none')
+    const expiresAt = tokenExpiresAt(this.tokens.accessToken)
+    if (reason === 'unauthorized' || (reason === 'expired' && expiresAt !== null && expiresAt <= Date.now())) await this.refresh()
     return this.tokens.accessToken
   }
 

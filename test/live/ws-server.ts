@@ -4,6 +4,7 @@
  * unanswered, frames that are not JSON. Each upgrade request is handed to
  * `onUpgrade` with its number (1-based), which answers it as it likes.
  */
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -14,8 +15,16 @@ export interface Upgrade {
   socket: Socket
   /** Completes the upgrade; the connection's frames, pings and close are recorded. */
   accept(): Promise<WebSocket>
-  /** Answers with an HTTP status instead of upgrading, leaving the TCP connection open for the client to end. */
-  refuse(status: number): void
+  /**
+   * Completes the upgrade by hand and then ignores every frame, the close
+   * frame included: a peer that never answers a close. The bytes it gets are
+   * kept in `raw`.
+   */
+  acceptIgnoringFrames(): void
+  /** Bytes received after acceptIgnoringFrames(). */
+  raw: Buffer[]
+  /** Answers with an HTTP status (and `headers`) instead of upgrading, leaving the TCP connection open for the client to end. */
+  refuse(status: number, headers?: Record<string, string>): void
 }
 
 export interface TinyWsServer {
@@ -51,8 +60,16 @@ export async function startWsServer(onUpgrade: (upgrade: Upgrade) => void, optio
             resolve(ws)
           })
         }),
-      refuse: (status) => {
-        socket.write(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`)
+      raw: [],
+      acceptIgnoringFrames: () => {
+        const key = String(request.headers['sec-websocket-key'])
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
+        socket.on('data', (chunk: Buffer) => upgrade.raw.push(chunk))
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`)
+      },
+      refuse: (status, headers = {}) => {
+        const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+        socket.write(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: 2\r\n${extra}\r\n{}`)
       },
     }
     self.upgrades.push(upgrade)
