@@ -5,10 +5,10 @@
  * store holds what they report.
  */
 import { firstValueFrom } from 'rxjs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ApprovalDeniedError, AuthManager, MemoryStore, type AuthLifecycleEvent, type Session, type SessionRecord } from '../../src/index.js'
 import type { SessionInput, WriteOptions } from '../../stores/contract.js'
-import { startBed, type Bed } from './support/bed.js'
+import { bedPerTest } from './support/bed.js'
 
 const SAVE_DELAY_MS = 200
 
@@ -38,23 +38,11 @@ const savedState = (record: SessionRecord | null) => (record === null ? null : J
 const savedUserCode = (record: SessionRecord | null) => (record?.machine?.snapshot as { context?: { approval?: { userCode?: string } } } | undefined)?.context?.approval?.userCode
 
 describe('AuthManager: results are published only once the store has them', () => {
-  let bed: Bed
-  let managers: AuthManager[]
-
-  beforeEach(async () => {
-    bed = await startBed({ interval: 1, accessTtl: 3600 })
-    managers = []
-  })
-
-  afterEach(async () => {
-    for (const auth of managers) auth.dispose()
-    await bed.dispose()
-  })
+  const beds = bedPerTest({ interval: 1, accessTtl: 3600 })
 
   const manager = (store: SlowStore) => {
-    const auth = new AuthManager(bed.url, store)
-    managers.push(auth)
-    return auth
+    const auth = new AuthManager(beds.bed.url, store)
+    return beds.track(auth)
   }
 
   it('resolves register() only once the store holds the pending approval it hands out', async () => {
@@ -75,7 +63,7 @@ describe('AuthManager: results are published only once the store has them', () =
 
     const handle = await auth.register({ name: 'Slow Store Agent' })
     const waiting = handle.waitForApproval()
-    await bed.owner.approve(handle.userCode)
+    await beds.bed.owner.approve(handle.userCode)
     await waiting
     const heldWhenApproved = savedState(store.held)
     await new Promise((resolve) => setImmediate(resolve))
@@ -97,7 +85,7 @@ describe('AuthManager: results are published only once the store has them', () =
       () => ({ error: null as unknown, held: store.held }),
       (error: unknown) => ({ error, held: store.held }),
     )
-    await bed.owner.deny(handle.userCode)
+    await beds.bed.owner.deny(handle.userCode)
     const { error, held } = await waiting
 
     expect(error).toBeInstanceOf(ApprovalDeniedError)
@@ -147,7 +135,7 @@ describe('AuthManager: results are published only once the store has them', () =
     const handle = await auth.register({ name: 'Denied Agent' })
     store.failing = () => true
     const waiting = handle.waitForApproval()
-    await bed.owner.deny(handle.userCode)
+    await beds.bed.owner.deny(handle.userCode)
 
     await expect(waiting).rejects.toBeInstanceOf(ApprovalDeniedError)
     await new Promise((resolve) => setImmediate(resolve))

@@ -3,11 +3,11 @@
  * stored envelope the runtime cannot use, and one store shared by two
  * managers, against the real server.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { AuthManager, CountersignError, FileStore, MemoryStore, type AuthLifecycleEvent, type TokenStore } from '../../src/index.js'
 import { ShiftedClock } from './support/clock.js'
-import { startBed, type Bed } from './support/bed.js'
+import { bedPerTest } from './support/bed.js'
 import { isDeviceAuthorization, isRefreshGrant } from './support/proxy.js'
 
 /** The seed's token store: two strings, and a log of what was asked of it. */
@@ -35,29 +35,17 @@ function seedStore(kind: 'sync' | 'async') {
 }
 
 describe('AuthManager: session stores', () => {
-  let bed: Bed
-  let managers: AuthManager[]
-
-  beforeEach(async () => {
-    bed = await startBed({ interval: 1, accessTtl: 3600 })
-    managers = []
-  })
-
-  afterEach(async () => {
-    for (const auth of managers) auth.dispose()
-    await bed.dispose()
-  })
+  const beds = bedPerTest({ interval: 1, accessTtl: 3600 })
 
   const manager = (...args: [store?: ConstructorParameters<typeof AuthManager>[1], options?: ConstructorParameters<typeof AuthManager>[2]]) => {
-    const auth = new AuthManager(bed.url, ...args)
-    managers.push(auth)
-    return auth
+    const auth = new AuthManager(beds.bed.url, ...args)
+    return beds.track(auth)
   }
 
   async function approve(auth: AuthManager): Promise<void> {
     const handle = await auth.register({ name: 'Store Agent' })
     const waiting = handle.waitForApproval()
-    await bed.owner.approve(handle.userCode)
+    await beds.bed.owner.approve(handle.userCode)
     await waiting
   }
 
@@ -74,7 +62,7 @@ describe('AuthManager: session stores', () => {
       const second = manager(seed.store)
       expect(await second.tokenProvider()).toBe(token)
       expect(await second.resume()).toBe('authenticated')
-      expect(bed.proxy.count(isDeviceAuthorization)).toBe(1)
+      expect(beds.bed.proxy.count(isDeviceAuthorization)).toBe(1)
 
       await second.forceRefresh()
       expect(seed.held.access).toBe(await second.tokenProvider())
@@ -130,7 +118,7 @@ describe('AuthManager: session stores', () => {
   })
 
   it('rejects resume() with FILE_LOCKED when another writer holds the session file, and works once it is free', async () => {
-    const path = join(bed.dir, 'locked.json')
+    const path = join(beds.bed.dir, 'locked.json')
     const holder = new FileStore(path)
     await holder.open()
     const store = new FileStore(path)
@@ -160,7 +148,7 @@ describe('AuthManager: session stores', () => {
 
     expect(a).not.toBe(old)
     expect(b).toBe(a)
-    expect(bed.proxy.count(isRefreshGrant)).toBe(1)
+    expect(beds.bed.proxy.count(isRefreshGrant)).toBe(1)
     expect((await store.load())?.accessToken).toBe(a)
   })
 })

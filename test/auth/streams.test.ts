@@ -2,31 +2,19 @@
  * The manager's streams against the real server: what they carry (and what
  * they never carry), when values arrive, and subscribers that throw.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AuthManager, MemoryStore, type AccessToken, type AuthLifecycleEvent, type Session } from '../../src/index.js'
 import { ShiftedClock } from './support/clock.js'
-import { startBed, type Bed } from './support/bed.js'
+import { bedPerTest } from './support/bed.js'
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('AuthManager: streams', () => {
-  let bed: Bed
-  let managers: AuthManager[]
-
-  beforeEach(async () => {
-    bed = await startBed({ interval: 1, accessTtl: 3600 })
-    managers = []
-  })
-
-  afterEach(async () => {
-    for (const auth of managers) auth.dispose()
-    await bed.dispose()
-  })
+  const beds = bedPerTest({ interval: 1, accessTtl: 3600 })
 
   const manager = (options: ConstructorParameters<typeof AuthManager>[2] = {}, store = new MemoryStore()) => {
-    const auth = new AuthManager(bed.url, store, options)
-    managers.push(auth)
-    return auth
+    const auth = new AuthManager(beds.bed.url, store, options)
+    return beds.track(auth)
   }
 
   it('tells the whole lifecycle on events$ and session$ without a token or a device code in any value', async () => {
@@ -40,7 +28,7 @@ describe('AuthManager: streams', () => {
 
     const handle = await auth.register({ name: 'Stream Agent' })
     const waiting = handle.waitForApproval()
-    await bed.owner.approve(handle.userCode)
+    await beds.bed.owner.approve(handle.userCode)
     await waiting
     const first = (await store.load())!
     clock.shiftMs = 3600_000 - 30_000
@@ -54,7 +42,7 @@ describe('AuthManager: streams', () => {
       expect.arrayContaining(['signedOut', 'starting', 'pendingApproval', 'authenticating', 'authenticated', 'refreshing', 'revoking']),
     )
     expect(sessions.find((session) => session.state === 'pendingApproval')?.approval).toEqual({ userCode: handle.userCode, approvalUrl: handle.approvalUrl, expiresAt: handle.expiresAt })
-    const deviceCode = bed.proxy.requests.find((request) => request.form.has('device_code'))!.form.get('device_code')!
+    const deviceCode = beds.bed.proxy.requests.find((request) => request.form.has('device_code'))!.form.get('device_code')!
     const secrets = [first.accessToken!, first.refreshToken!, second.accessToken!, second.refreshToken!, deviceCode]
     const told = JSON.stringify([events, sessions])
     for (const secret of secrets) expect(told).not.toContain(secret)
@@ -67,7 +55,7 @@ describe('AuthManager: streams', () => {
     auth.token$.subscribe((token) => tokens.push(token))
     const handle = await auth.register({ name: 'Token Stream Agent' })
     const waiting = handle.waitForApproval()
-    await bed.owner.approve(handle.userCode)
+    await beds.bed.owner.approve(handle.userCode)
     await waiting
     const first = await auth.tokenProvider()
     await auth.tokenProvider()
@@ -106,7 +94,7 @@ describe('AuthManager: streams', () => {
 
     const handle = await auth.register({ name: 'Sturdy Agent' })
     const waiting = handle.waitForApproval()
-    await bed.owner.approve(handle.userCode)
+    await beds.bed.owner.approve(handle.userCode)
     await waiting
     clock.shiftMs = 3600_000 - 30_000
     const token = await auth.tokenProvider()
@@ -114,7 +102,7 @@ describe('AuthManager: streams', () => {
 
     expect(events).toEqual(expect.arrayContaining(['approvalStarted', 'authenticated', 'refreshed']))
     expect(auth.state).toBe('authenticated')
-    expect((await fetch(`${bed.url}/api/agent/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+    expect((await fetch(`${beds.bed.url}/api/agent/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
     expect(warnings.length).toBeGreaterThan(0)
     expect(new Set(warnings)).toEqual(
       new Set([

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterEach, beforeEach } from 'vitest'
+import type { AuthManager } from '../../../src/index.js'
 import type { ServerOptions } from '../../../src/server/index.js'
 import { startChild, type Child } from '../../support/process.js'
 import { startTestServer, TestOwner, type TestServer } from '../../support/server.js'
@@ -24,6 +26,31 @@ export interface Bed {
   /** The server's persisted document. */
   data(): Promise<{ agents: unknown[]; approvals: Array<{ idempotencyKey: string | null; status: string; userCode: string }>; refreshTokens: Array<{ familyId: string; rotatedAt: number | null }> }>
   dispose(): Promise<void>
+}
+
+/** A bed for each test of the file, and the managers a test `track`s on it, all disposed after each test. */
+export function bedPerTest(options: ServerOptions): { readonly bed: Bed; track(auth: AuthManager): AuthManager } {
+  let current: Bed | null = null
+  let managers: AuthManager[] = []
+  beforeEach(async () => {
+    current = await startBed(options)
+    managers = []
+  })
+  afterEach(async () => {
+    for (const auth of managers) auth.dispose()
+    await current?.dispose()
+    current = null
+  })
+  return {
+    get bed() {
+      if (current === null) throw new Error('the bed exists only while a test runs')
+      return current
+    },
+    track(auth) {
+      managers.push(auth)
+      return auth
+    },
+  }
 }
 
 export async function startBed(options: ServerOptions = {}): Promise<Bed> {
