@@ -38,7 +38,8 @@ export class MissLimiter {
     // Re-inserted so the map's order is least recently missed first.
     this.#misses.delete(key)
     this.#misses.set(key, times)
-    if (this.#misses.size > this.limits.maxKeys) this.#forgetOldest(now)
+    // One key over: the least recently missed goes (its misses are the oldest, expired or not), in O(1).
+    if (this.#misses.size > this.limits.maxKeys) this.#misses.delete(this.#misses.keys().next().value!)
   }
 
   #recent(key: string, now: number): number[] {
@@ -52,13 +53,5 @@ export class MissLimiter {
     }
     if (firstLive > 0) times.splice(0, firstLive)
     return times
-  }
-
-  #forgetOldest(now: number): void {
-    for (const key of [...this.#misses.keys()]) this.#recent(key, now)
-    for (const key of this.#misses.keys()) {
-      if (this.#misses.size <= this.limits.maxKeys) break
-      this.#misses.delete(key)
-    }
   }
 }

@@ -39,13 +39,12 @@ describe('protocol §7: failed token requests', () => {
     }, 'invalid_request'],
   ]
 
-  it('answers 429 with Retry-After in the RFC 6749 shape once an address has used its budget of failures, to every token request, until the window passes', async () => {
+  it('answers 429 with Retry-After in the RFC 6749 shape in place of each failure once an address has used its budget, until the window passes', async () => {
     server = await startProtocolServer({ rateLimit: failures.length })
     const login = await approvedLogin(server)
     for (const [what, send, error] of failures) expect((await send(server.url)).body.error, what).toBe(error)
 
-    // Over budget: even a good refresh token is not looked at.
-    const refused = await refreshGrant(server.url, login.refresh_token)
+    const refused = await refreshGrant(server.url, 'rt_still-guessing')
     expectOAuthError(refused, 429, 'too_many_requests', /^too many failed token requests from this address; try again in 60 seconds$/)
     expect(refused.headers.get('retry-after')).toBe('60')
     expect(refused.headers.get('cache-control')).toBe('no-store')
@@ -56,8 +55,24 @@ describe('protocol §7: failed token requests', () => {
     expect((await startApproval(server.url, { agent_name: 'Unaffected' })).status).toBe(200)
 
     server.clock.advance(30_000)
+    expectOAuthError(await refreshGrant(server.url, 'rt_guessing-anew'), 400, 'invalid_grant', /unknown/)
+    expect((await refreshGrant(server.url, login.refresh_token)).status).toBe(200)
+  })
+
+  it('still answers a good refresh and a good device code from an address over its budget: failures from one address do not lock out the agents behind it', async () => {
+    server = await startProtocolServer({ rateLimit: failures.length })
+    const login = await approvedLogin(server)
+    const registration = await startRegistration(server.url, { agent_name: 'Behind The Same Address' })
+    await server.approve(registration.user_code)
+    for (const [what, send, error] of failures) expect((await send(server.url)).body.error, what).toBe(error)
+    expect((await refreshGrant(server.url, 'rt_one-more')).status).toBe(429)
+
     const refreshed = await refreshGrant(server.url, login.refresh_token)
     expect(refreshed.status).toBe(200)
+    expect(refreshed.body.refresh_token).toEqual(expect.any(String))
+    const exchanged = await pollToken(server.url, registration.device_code)
+    expect(exchanged.status).toBe(200)
+    expect(exchanged.body.access_token).toEqual(expect.any(String))
   })
 
   it('lets failures under the budget pass without slowing anything', async () => {

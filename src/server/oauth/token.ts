@@ -52,8 +52,7 @@ export function registerToken(app: FastifyInstance, ctx: ServerContext): void {
       throw new OAuthFailure(400, 'unsupported_grant_type', 'grant_type must be the device code grant or refresh_token')
     } catch (error) {
       if (!(error instanceof OAuthFailure)) throw error
-      failures.answered(request, error)
-      return sendFailure(reply, error)
+      return sendFailure(reply, failures.refusal(request, error))
     }
   })
 }
