@@ -2,6 +2,7 @@
  * Parsers for option values; each error names the option and the bad value.
  */
 import { InvalidArgumentError } from 'commander'
+import { parseTrustProxy } from '../server/options.js'
 
 export function seconds(flag: string) {
   return (value: string): number => {
@@ -50,5 +51,17 @@ export function url(flag: string) {
       // reported below
     }
     throw new InvalidArgumentError(`${flag} must be an http(s) URL (got "${value}")`)
+  }
+}
+
+/** A comma-separated list of proxy addresses and CIDR ranges, checked as the server checks it. */
+export function proxyList(flag: string) {
+  return (value: string): string => {
+    try {
+      parseTrustProxy(value, flag)
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message)
+    }
+    return value
   }
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
-import { OWNER_USAGE, ownerCredentials, port, positiveInteger, seconds, url } from './parse.js'
+import { OWNER_USAGE, ownerCredentials, port, positiveInteger, proxyList, seconds, url } from './parse.js'
 import { watchSignals } from './signals.js'
 
 export const DEFAULT_SERVER_DATA = './.countersign/server.json'
@@ -15,6 +15,7 @@ interface ServeOptions {
   port: number
   data: string
   issuer?: string
+  trustProxy?: string
   accessTtl?: number
   refreshTtl?: number
   approvalTtl?: number
@@ -33,6 +34,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
     .option('--port <port>', 'port to listen on; 0 picks a free one', port, 4000)
     .option('--data <file>', 'JSON data file (owners, agents, approvals, token families, signing key)', DEFAULT_SERVER_DATA)
     .option('--issuer <url>', 'base URL the server names itself by (default: http://<host>:<port>)', url('--issuer'))
+    .option('--trust-proxy <addresses>', 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For names the client (none by default)', proxyList('--trust-proxy'))
     .option('--access-ttl <seconds>', 'access token lifetime (default 3600)', seconds('--access-ttl'))
     .option('--refresh-ttl <seconds>', 'refresh token lifetime (default 2592000, 30 days)', seconds('--refresh-ttl'))
     .option('--approval-ttl <seconds>', 'approval request lifetime (default 86400)', seconds('--approval-ttl'))
@@ -56,6 +58,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
           port: options.port,
           dataFile: resolve(options.data),
           issuer: options.issuer,
+          trustProxy: options.trustProxy,
           accessTtl: options.accessTtl,
           refreshTtl: options.refreshTtl,
           approvalTtl: options.approvalTtl,

@@ -28,6 +28,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Only the proxies named are believed: request.ip (every per-address limit) and request.protocol (Secure cookies) follow their X-Forwarded-* headers.
+    trustProxy: ctx.options.trustProxy.length > 0 ? ctx.options.trustProxy : false,
     // Query strings and bodies are ours to check; Fastify's own JSON schema coercion is not used.
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (a URL that does not decode, an overlong path part) get the same shape as every other answer.

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Low, Memory } from 'lowdb'
-import { AtomicJsonFile } from '../../stores/atomic-file.js'
+import { AtomicJsonFile, removeOrphanedTemps } from '../../stores/atomic-file.js'
 import { acquireFileLock, type FileLock } from '../../stores/lock.js'
 import {
   emptyServerData,
@@ -42,8 +42,9 @@ export class ServerDatabase {
 
   /**
    * Opens (or creates) the document. One server per file: another live
-   * process holding it gives `file_locked`. A corrupt file throws
-   * CorruptFileError and is left untouched.
+   * process holding it gives `file_locked`. Holding the lock, it removes the
+   * temp files a server killed between writing and renaming left beside the
+   * file. A corrupt file throws CorruptFileError and is left untouched.
    */
   static async open(file: string | undefined): Promise<ServerDatabase> {
     if (file === undefined) {
@@ -53,6 +54,8 @@ export class ServerDatabase {
     }
     const lock = await acquireFileLock(file)
     try {
+      // A killed server's temp file holds signing keys and token hashes; with the lock held, no write of ours is using one.
+      await removeOrphanedTemps(file)
       const low = new Low<ServerData>(new AtomicJsonFile<ServerData>(file, { validate: isServerData }), emptyServerData(randomBytes(32).toString('base64url')))
       await low.read()
       const database = new ServerDatabase(low, file, lock)

@@ -1,8 +1,9 @@
+import { isIP } from 'node:net'
+
 /**
  * Settings of the reference server. Durations are in seconds, as on the
  * command line; library callers may give fractions for fast tests.
  */
-
 export interface ServerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string
@@ -12,6 +13,13 @@ export interface ServerOptions {
   dataFile?: string
   /** Base URL the server names itself by. Default: http://<host>:<port>, with 127.0.0.1 for the host 0.0.0.0 and [::1] for ::. */
   issuer?: string
+  /**
+   * Proxies whose X-Forwarded-For (and X-Forwarded-Proto) the server
+   * believes: addresses or CIDR ranges, comma-separated or as an array, e.g.
+   * '127.0.0.1' or '10.0.0.0/8, ::1'. The per-address limits then count the
+   * client the proxy names, not the proxy. Default: none is trusted.
+   */
+  trustProxy?: string | string[]
   /** Access token lifetime, seconds. Default 3600. */
   accessTtl?: number
   /** Refresh token lifetime, seconds. Default 30 days. */
@@ -53,6 +61,8 @@ export interface ResolvedServerOptions {
   port: number
   dataFile: string | undefined
   issuer: string | undefined
+  /** Trusted proxy addresses and ranges; empty when none is trusted. */
+  trustProxy: string[]
   accessTtl: number
   refreshTtl: number
   approvalTtl: number
@@ -95,6 +105,43 @@ function positive(value: unknown, name: string, fallback: number): number {
   return value
 }
 
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * What is wrong with one entry of a trusted proxy list, or undefined: an
+ * entry is an IPv4 or IPv6 address, optionally with a /prefix length, or one
+ * of the range names loopback, linklocal and uniquelocal.
+ */
+export function proxyAddressProblem(entry: string): string | undefined {
+  if (entry === '') return 'an empty entry'
+  if (PROXY_RANGE_NAMES.has(entry)) return undefined
+  const slash = entry.indexOf('/')
+  const address = slash === -1 ? entry : entry.slice(0, slash)
+  const family = isIP(address)
+  if (family === 0) return `"${entry.slice(0, 100)}", which is not an IP address or CIDR range`
+  if (slash === -1) return undefined
+  const prefix = entry.slice(slash + 1)
+  const bits = family === 4 ? 32 : 128
+  // Fastify's proxy matching takes no /0: a proxy that is every address is not a proxy.
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) < 1 || Number(prefix) > bits) return `"${entry.slice(0, 100)}", whose prefix length must be a whole number from 1 to ${bits}`
+  return undefined
+}
+
+/** The entries of a trusted proxy list (comma-separated or an array), checked; throws a TypeError naming `name`. */
+export function parseTrustProxy(value: unknown, name: string): string[] {
+  if (value === undefined) return []
+  if (typeof value !== 'string' && !(Array.isArray(value) && value.every((entry) => typeof entry === 'string'))) {
+    throw new TypeError(`${name} must be a comma-separated string or an array of proxy addresses`)
+  }
+  const entries = (typeof value === 'string' ? value.split(',') : value).map((entry) => entry.trim())
+  if (entries.length === 0 || entries.every((entry) => entry === '')) throw new TypeError(`${name} must name at least one proxy address or CIDR range`)
+  for (const entry of entries) {
+    const problem = proxyAddressProblem(entry)
+    if (problem) throw new TypeError(`${name} must list IP addresses or CIDR ranges (e.g. 127.0.0.1 or 10.0.0.0/8); it has ${problem}`)
+  }
+  return entries
+}
+
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
   const port = options.port ?? serverDefaults.port
@@ -134,6 +181,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     port,
     dataFile: options.dataFile,
     issuer: options.issuer?.replace(/\/+$/, ''),
+    trustProxy: parseTrustProxy(options.trustProxy, 'trustProxy'),
     accessTtl: positive(options.accessTtl, 'accessTtl', serverDefaults.accessTtl),
     refreshTtl: positive(options.refreshTtl, 'refreshTtl', serverDefaults.refreshTtl),
     approvalTtl: positive(options.approvalTtl, 'approvalTtl', serverDefaults.approvalTtl),

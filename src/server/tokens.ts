@@ -2,7 +2,7 @@
  * Token families: issuing access/refresh pairs, rotating refresh tokens with a
  * grace period, detecting reuse, revoking, and checking access tokens.
  */
-import { SignJWT, createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose'
+import { SignJWT, createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { ServerDatabase } from './database.js'
 import type { SigningKey } from './keys.js'
 import { jwks } from './keys.js'
@@ -176,7 +176,7 @@ export class TokenService {
     }
     const tryAccess = async () => {
       const claims = await this.#verifySignature(token, now, { ignoreExpiry: true })
-      if (!claims) return false
+      if (typeof claims === 'string') return false
       const family = this.#db.familiesById.get(claims.sid)
       if (family && family.clientId !== clientId) return true
       this.#db.addRevokedAccessToken(claims.jti, claims.exp * 1000)
@@ -190,7 +190,12 @@ export class TokenService {
     }
   }
 
-  async #verifySignature(token: string, now: number, { ignoreExpiry = false } = {}): Promise<AccessClaims | null> {
+  /**
+   * The claims of a token this server signed for its audience, or why not:
+   * 'expired' for one that is ours in every other way (jose checks the
+   * signature, issuer, audience and required claims before the expiry).
+   */
+  async #verifySignature(token: string, now: number, { ignoreExpiry = false } = {}): Promise<AccessClaims | 'expired' | 'invalid'> {
     try {
       const { payload } = await jwtVerify(token, this.#keySet, {
         issuer: this.#issuer(),
@@ -199,17 +204,19 @@ export class TokenService {
         currentDate: new Date(ignoreExpiry ? 0 : now),
         requiredClaims: ['sub', 'exp', 'jti', 'sid'],
       })
-      if (ignoreExpiry && typeof payload.exp !== 'number') return null
+      if (ignoreExpiry && typeof payload.exp !== 'number') return 'invalid'
       return payload as AccessClaims
-    } catch {
-      return null
+    } catch (error) {
+      return error instanceof errors.JWTExpired ? 'expired' : 'invalid'
     }
   }
 
   /** Checks an access token for a resource request: signature, expiry, and that nothing revoked it. */
   async checkAccess(token: string, now: number): Promise<AccessCheck> {
     const claims = await this.#verifySignature(token, now)
-    if (!claims) return { ok: false, reason: 'the access token is invalid or expired' }
+    // The words say which: clients read "expired" to tell a token to replace from one to refresh (src/token-expiry.ts).
+    if (claims === 'expired') return { ok: false, reason: 'the access token expired' }
+    if (claims === 'invalid') return { ok: false, reason: 'the access token is invalid: not one this server signed for its audience, or malformed' }
     if (this.#db.revokedJtis.has(claims.jti)) return { ok: false, reason: 'the access token was revoked' }
     const family = this.#db.familiesById.get(claims.sid)
     if (!family || family.revokedAt !== null) return { ok: false, reason: 'the access token was revoked' }

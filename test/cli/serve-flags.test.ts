@@ -38,6 +38,7 @@ describe('countersign serve with every flag set', () => {
       '--port', '0',
       '--data', dataFile,
       '--issuer', `${ISSUER}/`,
+      '--trust-proxy', '127.0.0.1, 10.0.0.0/8',
       '--access-ttl', String(FLAGS.accessTtl),
       '--refresh-ttl', String(FLAGS.refreshTtl),
       '--approval-ttl', String(FLAGS.approvalTtl),
@@ -127,6 +128,14 @@ describe('countersign serve with every flag set', () => {
     await owner.signIn()
     await owner.signIn()
     await expect(owner.signIn()).rejects.toThrow(/sign-in failed with 429/)
+  })
+
+  it('--trust-proxy: behind the proxy, each client its X-Forwarded-For names has a budget of its own', async () => {
+    // The test above used the proxy's own budget of device authorizations.
+    expectOAuthError(await startApproval(local, { agent_name: 'Proxy Bot' }), 429, 'too_many_requests', /^too many requests from this address/)
+    for (const name of ['First', 'Second', 'Third']) expect((await startApproval(local, { agent_name: `${name} Client Bot` }, { 'x-forwarded-for': '203.0.113.5' })).status).toBe(200)
+    expectOAuthError(await startApproval(local, { agent_name: 'Fourth Client Bot' }, { 'x-forwarded-for': '203.0.113.5' }), 429, 'too_many_requests', /^too many requests from this address/)
+    expect((await startApproval(local, { agent_name: 'Another Client Bot' }, { 'x-forwarded-for': '203.0.113.6' })).status).toBe(200)
   })
 
   it('stops cleanly on SIGTERM', async () => {

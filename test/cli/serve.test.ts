@@ -56,6 +56,12 @@ describe('countersign serve', () => {
     expect(result.stderr).toContain('--access-ttl must be a positive number of seconds (got "soon")')
   })
 
+  it('refuses a --trust-proxy value that is not a list of addresses with exit code 2, naming the flag and the entry', async () => {
+    const result = await runCli(['serve', '--trust-proxy', '127.0.0.1,proxy.internal'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('--trust-proxy must list IP addresses or CIDR ranges (e.g. 127.0.0.1 or 10.0.0.0/8); it has "proxy.internal", which is not an IP address or CIDR range')
+  })
+
   it('does not repeat a malformed --owner value, which holds a password', async () => {
     const result = await runCli(['serve', '--owner', 'no-colon-secret'])
     expect(result.code).toBe(2)

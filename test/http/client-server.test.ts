@@ -46,3 +46,23 @@ describe('HTTP client against the reference server, with a token source of its o
     })
   })
 })
+
+describe("HTTP client against the reference server: a 401 for an expired token", () => {
+  it("passes 'expired' when the server's words say the token expired, though by the client's clock it has not", async () => {
+    // The server's clock runs 2 minutes ahead: its 60 s tokens are expired to it, live to the client.
+    let skew = 0
+    const ahead = await startLiveServer({ accessTtl: 60, now: () => Date.now() + skew })
+    try {
+      const source = new RefreshGrantSource(ahead, await registerAgent(ahead))
+      skew = 120_000
+      const response = await createHttpClient({ baseUrl: ahead.url, tokenProvider: source.source }).fetch('/api/agent/me')
+      expect(response.status).toBe(200)
+      expect(await response.json()).toMatchObject({ agent_id: source.tokens.agentId })
+      // 'expired' first: the source keeps a token it thinks live, and the client then forces the refresh.
+      expect(source.reasons).toEqual(['initial', 'expired', 'unauthorized'])
+      expect(source.refreshes).toBe(1)
+    } finally {
+      await ahead.dispose()
+    }
+  })
+})

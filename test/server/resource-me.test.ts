@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getWithToken, startResourceServer, type ResourceServer } from './resource-support.js'
 
-const INVALID = 'the access token is invalid or expired'
+const INVALID = 'the access token is invalid: not one this server signed for its audience, or malformed'
+const EXPIRED = 'the access token expired'
 const REVOKED = 'the access token was revoked'
 
 function invalidTokenChallenge(description: string): string {
@@ -83,12 +84,27 @@ describe('GET /api/agent/me', () => {
     try {
       const answer = await getWithToken(me, `Bearer ${login.accessToken}`)
       expect(answer.status).toBe(401)
-      expect(answer.challenge).toBe(invalidTokenChallenge(INVALID))
+      expect(answer.challenge).toBe(invalidTokenChallenge(EXPIRED))
+      expect(answer.body).toEqual({ error: 'invalid_token', error_description: EXPIRED })
     } finally {
       server.skew = 0
     }
     // The same token, with the clock put right, still works: it was the expiry that refused it.
     expect((await getWithToken(me, `Bearer ${login.accessToken}`)).status).toBe(200)
+  })
+
+  it('says invalid, not expired, for an expired token whose signature does not verify: only a token of this server is told it expired', async () => {
+    const login = await server.register()
+    const [header, payload] = login.accessToken.split('.')
+    const forged = `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`
+    server.skew = (login.exp + 1) * 1000 - Date.now()
+    try {
+      const answer = await getWithToken(me, `Bearer ${forged}`)
+      expect(answer.status).toBe(401)
+      expect(answer.body).toEqual({ error: 'invalid_token', error_description: INVALID })
+    } finally {
+      server.skew = 0
+    }
   })
 
   it('answers 401 invalid_token for an access token revoked at /oauth/revoke, while the login lives on', async () => {

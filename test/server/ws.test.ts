@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WsClient, getWithToken, realTimePast, refusedUpgrade, startResourceServer, type ResourceServer } from './resource-support.js'
+import { WsClient, getWithToken, realTimePast, refusedUpgrade, startResourceServer, type Login, type ResourceServer } from './resource-support.js'
+
+/** An agent whose access token (60 s) was issued as if 65 s ago: expired now, and genuine. */
+async function registeredExpired(server: ResourceServer): Promise<Login> {
+  server.skew = -65_000
+  try {
+    return await server.register()
+  } finally {
+    server.skew = 0
+  }
+}
 
 describe('GET /ws', () => {
   let server: ResourceServer
@@ -20,8 +30,19 @@ describe('GET /ws', () => {
       const answer = await refusedUpgrade(server.wsUrl, 'Bearer garbage')
       expect(answer).toEqual({
         status: 401,
-        challenge: 'Bearer realm="countersign", error="invalid_token", error_description="the access token is invalid or expired"',
-        body: { error: 'invalid_token', error_description: 'the access token is invalid or expired' },
+        challenge: 'Bearer realm="countersign", error="invalid_token", error_description="the access token is invalid: not one this server signed for its audience, or malformed"',
+        body: { error: 'invalid_token', error_description: 'the access token is invalid: not one this server signed for its audience, or malformed' },
+        opened: false,
+      })
+    })
+
+    it('is refused with 401 invalid_token saying so for an expired token', async () => {
+      const stale = await registeredExpired(server)
+      const answer = await refusedUpgrade(server.wsUrl, `Bearer ${stale.accessToken}`)
+      expect(answer).toEqual({
+        status: 401,
+        challenge: 'Bearer realm="countersign", error="invalid_token", error_description="the access token expired"',
+        body: { error: 'invalid_token', error_description: 'the access token expired' },
         opened: false,
       })
     })
@@ -125,7 +146,15 @@ describe('GET /ws', () => {
       const login = await server.register()
       const client = await WsClient.open(server.wsUrl, login.accessToken)
       client.send({ type: 'auth', token: 'garbage' })
-      expect(await client.closed).toEqual({ code: 4401, reason: 'the access token is invalid or expired' })
+      expect(await client.closed).toEqual({ code: 4401, reason: 'the access token is invalid: not one this server signed for its audience, or malformed' })
+    })
+
+    it('closes with 4401 saying so when the new token has expired', async () => {
+      const stale = await registeredExpired(server)
+      const login = await server.register()
+      const client = await WsClient.open(server.wsUrl, login.accessToken)
+      client.send({ type: 'auth', token: stale.accessToken })
+      expect(await client.closed).toEqual({ code: 4401, reason: 'the access token expired' })
     })
 
     it('closes with 4403 when the new token lacks the scope', async () => {
