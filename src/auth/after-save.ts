@@ -66,6 +66,15 @@ export class AfterSave {
     return new Promise((resolve) => this.#drained.push(resolve))
   }
 
+  /** Drops what is held (the manager is disposed): nothing more is published, and whoever waits for it stops waiting. */
+  abandon(): void {
+    this.#held = []
+    this.#unplaced = []
+    const drained = this.#drained
+    this.#drained = []
+    for (const resolve of drained) resolve()
+  }
+
   /** Publishes after everything held before it. */
   inOrder(publish: Publish): void {
     this.hold(publish)

@@ -521,6 +521,7 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
     void this.#lease?.release().catch(() => {})
     this.#lease = null
     this.endFlow('the AuthManager was disposed')
+    this.#afterSave.abandon()
     this.#waiters.rejectAll(disposedError)
     if (this.streams !== null) {
       if (this.streams.wantsSession) this.streams.publishSession(this.session())

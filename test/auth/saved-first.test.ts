@@ -16,9 +16,12 @@ const SAVE_DELAY_MS = 200
 class SlowStore extends MemoryStore {
   held: SessionRecord | null = null
   failing: (input: SessionInput | null) => boolean = () => false
+  /** Saves from now on never return, as on a store that stopped answering. */
+  hanging = false
 
   override async save(record: SessionInput, options?: WriteOptions): Promise<SessionRecord> {
     await new Promise((resolve) => setTimeout(resolve, SAVE_DELAY_MS))
+    if (this.hanging) await new Promise(() => {})
     if (this.failing(record)) throw new Error('the disk is full')
     const saved = await super.save(record, options)
     this.held = saved
@@ -107,6 +110,26 @@ describe('AuthManager: results are published only once the store has them', () =
     expect(before.state).toBe('unknown')
     expect(resumed).toMatchObject({ userCode: handle.userCode })
     expect(after).toMatchObject({ state: 'pendingApproval', approval: { userCode: handle.userCode } })
+  })
+
+  it('rejects a resume() that waits on a store that stopped answering once the manager is disposed, instead of hanging', async () => {
+    const store = new SlowStore()
+    const first = beds.track(new AuthManager(beds.bed.url, store))
+    await first.register({ name: 'Stuck Store Agent' })
+    first.dispose()
+    store.hanging = true
+
+    const auth = beds.track(new AuthManager(beds.bed.url, store))
+    // A view of session$ is what a transition holds until its save: here, one that never comes.
+    auth.session$.subscribe(() => {})
+    const resuming = auth.resume().then(
+      () => 'resolved',
+      (error: unknown) => error,
+    )
+    await new Promise((resolve) => setTimeout(resolve, SAVE_DELAY_MS * 2))
+    auth.dispose()
+
+    expect(await resuming).toMatchObject({ code: 'disposed' })
   })
 
   it('rejects register() with the store’s error when the approval cannot be saved, tells storeFailed first, and ends the flow', async () => {
