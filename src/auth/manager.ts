@@ -75,7 +75,7 @@ export class AuthManager {
   /** The session's public state (no secrets), current value first. */
   get session$(): Observable<Session> {
     const runtime = this.#runtime
-    return this.#streams().session$(() => runtime.session())
+    return this.#streams().session$(() => runtime.publishedSession())
   }
 
   /** The current access token (null while signed out), each new one once. */

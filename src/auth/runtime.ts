@@ -72,6 +72,7 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   #lastStoreError: unknown = undefined
   /** Results of transitions, held until the store has the transition (persist before publish). */
   readonly #afterSave = new AfterSave(() => this.#waiters.changed())
+  #savedSession: Session | null = null
 
   /** The saved, current token set (published states only): what tokenProvider hands out. */
   get tokens(): TokenSet | null {
@@ -266,10 +267,8 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
       () => (this.#storeFailing = false),
       (error: unknown) => this.#onStoreFailure(error),
     )
-    if (this.streams?.wantsSession) {
-      const view = sessionOfSnapshot(snapshot)
-      this.#afterSave.hold(() => this.streams?.publishSession(view))
-    }
+    const view = sessionOfSnapshot(snapshot)
+    this.#afterSave.hold(() => this.#releaseSession(view))
     this.#afterSave.place(saved)
     if (isIdle(snapshot)) this.#sleepWhenSaved(snapshot)
     this.#waiters.changed()
@@ -359,10 +358,19 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   /** A change made outside a transition (loading, following, an actor error): published after what is held before it. */
   #changed(): void {
     this.#waiters.changed()
-    if (this.streams?.wantsSession) {
-      const view = this.session()
-      this.#afterSave.inOrder(() => this.streams?.publishSession(view))
-    }
+    const view = this.session()
+    this.#afterSave.inOrder(() => this.#releaseSession(view))
+  }
+
+  /** A session view whose state the store has: the one session$ shows, and starts a new subscriber with. */
+  #releaseSession(view: Session): void {
+    this.#savedSession = view
+    this.streams?.publishSession(view)
+  }
+
+  /** The session as last published: the state the store has (the live state before anything was). */
+  publishedSession(): Session {
+    return this.#savedSession ?? this.session()
   }
 
   /** Sends one REFRESH and resolves at the next token, refresh fault or end of session. Shared by concurrent callers. */

@@ -112,6 +112,23 @@ describe('AuthManager: results are published only once the store has them', () =
     expect(after).toMatchObject({ state: 'pendingApproval', approval: { userCode: handle.userCode } })
   })
 
+  it('starts a late session$ subscriber at the state the store has, not at one still being saved', async () => {
+    const store = new SlowStore()
+    const auth = manager(store)
+    const handle = await auth.register({ name: 'Late Subscriber Agent' })
+    const waiting = handle.waitForApproval()
+    await beds.bed.owner.approve(handle.userCode)
+    // The machine has moved on; the store takes SAVE_DELAY_MS to hold it.
+    await expect.poll(() => auth.state, { interval: 2 }).not.toBe('pendingApproval')
+    const heldThen = savedState(store.held)
+    const first = await firstValueFrom(auth.session$)
+
+    expect(heldThen).toBe('{"pendingApproval":"idle"}')
+    expect(first).toMatchObject({ state: 'pendingApproval', approval: { userCode: handle.userCode } })
+    await waiting
+    expect((await firstValueFrom(auth.session$)).state).toBe('authenticated')
+  })
+
   it('rejects a resume() that waits on a store that stopped answering once the manager is disposed, instead of hanging', async () => {
     const store = new SlowStore()
     const first = beds.track(new AuthManager(beds.bed.url, store))
