@@ -35,6 +35,8 @@ export class RecentTime {
     this.value = now
     // Armed at the first of several readings, so each stays trusted for trustMs at most. A timer
     // that should have fired by now was lost (fake timers uninstalled under it): set another.
+    // Only a call on the precise path gets here: until one does (the next token set, at the
+    // latest), a reading whose timer was lost keeps serving the hot path. Real timers are not lost.
     if (this.#armedAt === null || now - this.#armedAt > 2 * this.trustMs) {
       this.#armedAt = now
       const handle = this.#clock.setTimeout(() => this.#stale(now), this.trustMs) as { unref?: () => void } | undefined
