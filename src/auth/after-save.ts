@@ -27,7 +27,10 @@ export class AfterSave {
   #settled = 0
   #unplaced: Publish[] = []
   #held: Held[] = []
-  #drained: Array<() => void> = []
+  /** Results ever held, and ever published (or dropped): a wait for what is held now ends when the second reaches the first. */
+  #heldTotal = 0
+  #releasedTotal = 0
+  #drained: Array<{ readonly through: number; readonly resolve: () => void }> = []
   readonly #afterRelease: () => void
 
   /** @param afterRelease runs after each batch of published results (callers waiting on them check again) */
@@ -37,6 +40,7 @@ export class AfterSave {
 
   /** Holds a result of the transition under way; `place()` says which write it waits for. */
   hold(publish: Publish): void {
+    this.#heldTotal++
     this.#unplaced.push(publish)
   }
 
@@ -60,19 +64,25 @@ export class AfterSave {
     if (saved === null) this.#release(null)
   }
 
-  /** Resolves once every result held so far is published (at once when none is held). */
+  /**
+   * Resolves once every result held so far is published (at once when none
+   * is). Results held later are not waited for: a session that keeps
+   * transitioning (polling) would otherwise never let the wait end.
+   */
   whenDrained(): Promise<void> {
-    if (this.#held.length === 0 && this.#unplaced.length === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#drained.push(resolve))
+    const through = this.#heldTotal
+    if (this.#releasedTotal >= through) return Promise.resolve()
+    return new Promise((resolve) => this.#drained.push({ through, resolve }))
   }
 
   /** Drops what is held (the manager is disposed): nothing more is published, and whoever waits for it stops waiting. */
   abandon(): void {
     this.#held = []
     this.#unplaced = []
+    this.#releasedTotal = this.#heldTotal
     const drained = this.#drained
     this.#drained = []
-    for (const resolve of drained) resolve()
+    for (const { resolve } of drained) resolve()
   }
 
   /** Publishes after everything held before it. */
@@ -92,11 +102,12 @@ export class AfterSave {
     if (count === 0) return
     const due = this.#held.splice(0, count)
     for (const { publish } of due) publish(failure)
+    this.#releasedTotal += count
     this.#afterRelease()
-    if (this.#held.length === 0 && this.#unplaced.length === 0 && this.#drained.length > 0) {
-      const drained = this.#drained
-      this.#drained = []
-      for (const resolve of drained) resolve()
+    if (this.#drained.length > 0) {
+      const done = this.#drained.filter((wait) => wait.through <= this.#releasedTotal)
+      this.#drained = this.#drained.filter((wait) => wait.through > this.#releasedTotal)
+      for (const { resolve } of done) resolve()
     }
   }
 }

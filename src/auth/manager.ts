@@ -155,9 +155,18 @@ export class AuthManager {
   async resume(): Promise<'authenticated' | ApprovalHandle | null> {
     const runtime = this.#runtime
     await runtime.ready()
+    const answer = await this.#resumed()
+    // What resume() says is also what session$ and events$ say by then: both wait for the store.
+    // The answer is the state found, though: a pending approval refused meanwhile still comes back
+    // as its handle, whose waitForApproval() tells why.
+    await runtime.published()
+    if (runtime.state === 'disposed') throw disposedError()
+    return answer
+  }
+
+  async #resumed(): Promise<'authenticated' | ApprovalHandle | null> {
+    const runtime = this.#runtime
     for (;;) {
-      // What resume() says is also what session$ and events$ say by then: both wait for the store.
-      await runtime.published()
       const state = runtime.state
       if (state === 'authenticated' || state === 'refreshing') return 'authenticated'
       if (state === 'signedOut') return null
