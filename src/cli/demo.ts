@@ -71,11 +71,14 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     const firstPort = demoFirstPort()
     const { settings, created } = await loadDemoSettings(files)
     const oldServerData = created && (await hasServerData(files))
+    // New settings next to no server data are saved before the server starts, which writes their owner into its
+    // data even when it then cannot listen; next to old data, only once the check below passes.
+    if (created && !oldServerData) await saveDemoSettings(files, settings)
     const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), firstPort, accessTtl: options.accessTtl })
     server = started.server
     if (oldServerData) await checkOwnerSignsIn(server.url, settings, files)
     const serverPort = Number(new URL(server.url).port)
-    if (settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
+    if (oldServerData || settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
     printServer(output, server, files, options.accessTtl, started.movedFrom)
     output.event(
       'owner',

@@ -98,15 +98,20 @@ describe('countersign demo failing to start', () => {
     await stopped(child)
   })
 
-  it('exits 1 when demo.json was removed but the server data kept, whose owner has the old password, saying to delete the folder', async () => {
+  it('exits 1 when demo.json was removed but the server data kept, whose owner has the old password, saying to delete the folder; again on the next run, saving no password', async () => {
     const first = await startedDemo('owner')
     await stopped(first.child)
     await rm(join(data, 'demo.json'))
-    expect(await demo()).toEqual({
+    const refused = {
       code: 1,
       stdout: '',
-      stderr: `countersign: ${join(data, 'server.json')} holds the owner owner@countersign.localhost with another password than the one just made in ${join(data, 'demo.json')} (was demo.json removed?): delete the folder ${data} to start the demo over\n`,
-    })
+      stderr: `countersign: ${join(data, 'server.json')} holds the owner owner@countersign.localhost with another password than the new one made for ${join(data, 'demo.json')} (was demo.json removed?): delete the folder ${data} to start the demo over\n`,
+    }
+    expect(await demo()).toEqual(refused)
+    expect(await readdir(data)).not.toContain('demo.json')
+    // The second run must not take a password saved by the first for one that signs in.
+    expect(await demo()).toEqual(refused)
+    expect(await readdir(data)).not.toContain('demo.json')
     await rm(data, { recursive: true })
     const { child, event } = await startedDemo('server')
     const [line] = await child.waitForLine(/^\{"type":"owner".*\}$/)
