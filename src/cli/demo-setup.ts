@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path'
 import { CorruptFileError, CountersignError, ErrorCodes } from '../errors.js'
 import type { CountersignServer } from '../server/index.js'
 import { AtomicJsonFile } from '../../stores/atomic-file.js'
+import { UsageError } from './usage.js'
 
 export const DEMO_DIR = '.countersign'
 
@@ -78,12 +79,12 @@ export const DEMO_FIRST_PORT = 4000
 /** Names another port for a first run to try, for a machine where 4000 belongs to something else (and for tests). */
 export const DEMO_FIRST_PORT_ENV = 'COUNTERSIGN_DEMO_FIRST_PORT'
 
-/** DEMO_FIRST_PORT, or the port the environment names; a malformed value is a TypeError naming the variable. */
+/** DEMO_FIRST_PORT, or the port the environment names; a malformed value is a UsageError naming the variable. */
 export function demoFirstPort(env: NodeJS.ProcessEnv = process.env): number {
   const value = env[DEMO_FIRST_PORT_ENV]
   if (value === undefined || value === '') return DEMO_FIRST_PORT
   const number = Number(value)
-  if (!/^\d+$/.test(value) || number < 1 || number > 65535) throw new TypeError(`${DEMO_FIRST_PORT_ENV} must be a whole number from 1 to 65535 (got "${value}")`)
+  if (!/^\d+$/.test(value) || number < 1 || number > 65535) throw new UsageError(`${DEMO_FIRST_PORT_ENV} must be a whole number from 1 to 65535 (got "${value}")`)
   return number
 }
 
