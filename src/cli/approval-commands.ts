@@ -9,7 +9,7 @@ import { CountersignError, ErrorCodes } from '../errors.js'
 import { ExitCode } from './exit-codes.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
-import { seconds, url } from './parse.js'
+import { nonEmpty, scopes, seconds, url } from './parse.js'
 import { reachServer } from './server-check.js'
 import { holdsCredentials, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 import { watchSignals } from './signals.js'
@@ -38,7 +38,7 @@ function approvalOptions(command: Command): Command {
   withStoreOption(command)
   return command
     .requiredOption('--server <url>', 'the approval server, e.g. http://127.0.0.1:4000', url('--server'))
-    .option('--scope <scopes>', 'space-separated scopes to ask for')
+    .option('--scope <scopes>', 'space-separated scopes to ask for', scopes('--scope'))
     .option('--no-wait', 'print the approval and exit; `countersign watch` waits for it later')
     .option('--timeout <seconds>', 'give up waiting after this long (exit code 4)', seconds('--timeout'))
     .option('--no-qr', 'do not print a QR code of the approval URL')
@@ -48,8 +48,8 @@ export function registerCommand(program: Command, setExitCode: (code: number) =>
   const command = program
     .command('register')
     .description('register a new agent: a human approves at a URL and becomes its owner')
-    .requiredOption('--name <name>', "the agent's display name")
-    .option('--username <handle>', 'the handle wanted ([a-z0-9-], 3-40 characters); derived from the name when absent')
+    .requiredOption('--name <name>', "the agent's display name", nonEmpty('--name'))
+    .option('--username <handle>', 'the handle wanted ([a-z0-9-], 3-40 characters); derived from the name when absent', nonEmpty('--username'))
   return approvalOptions(command).action(async (options: RegisterOptions, cmd: Command) => {
     const params = { name: options.name, ...(options.username === undefined ? {} : { username: options.username }), ...(options.scope === undefined ? {} : { scope: options.scope }) }
     setExitCode(await runApproval(cmd, options, true, (auth) => auth.register(params)))
@@ -60,8 +60,8 @@ export function loginCommand(program: Command, setExitCode: (code: number) => vo
   const command = program
     .command('login')
     .description("log in an existing agent: its owner approves at a URL")
-    .option('--agent-id <id>', 'the agent to log in, by id')
-    .option('--username <handle>', 'the agent to log in, by username')
+    .option('--agent-id <id>', 'the agent to log in, by id', nonEmpty('--agent-id'))
+    .option('--username <handle>', 'the agent to log in, by username', nonEmpty('--username'))
   return approvalOptions(command).action(async (options: LoginOptions, cmd: Command) => {
     if ((options.agentId === undefined) === (options.username === undefined)) {
       cmd.error('error: login needs exactly one of --agent-id ID or --username HANDLE', { exitCode: ExitCode.USAGE, code: 'countersign.usage' })

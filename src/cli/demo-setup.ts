@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path'
 import { CorruptFileError, CountersignError, ErrorCodes } from '../errors.js'
 import type { CountersignServer } from '../server/index.js'
 import { AtomicJsonFile } from '../../stores/atomic-file.js'
+import { UsageError } from './usage.js'
 
 export const DEMO_DIR = '.countersign'
 
@@ -46,14 +47,17 @@ function isDemoSettings(value: unknown): value is DemoSettings {
 
 export const DEMO_OWNER_EMAIL = 'owner@countersign.localhost'
 
-/** The saved settings, or new ones with a fresh password (saved at once). A corrupt file throws CorruptFileError and is left as it is. */
+/**
+ * The saved settings, or new ones with a fresh password, not saved yet: the
+ * caller saves them (saveDemoSettings) once they fit the server's data (see
+ * checkOwnerSignsIn), so a password that cannot sign in is never kept. A
+ * corrupt file throws CorruptFileError and is left as it is.
+ */
 export async function loadDemoSettings(files: DemoFiles): Promise<{ settings: DemoSettings; created: boolean }> {
   await mkdir(files.dir, { recursive: true, mode: 0o700 })
-  const file = new AtomicJsonFile<DemoSettings>(files.settings, { validate: isDemoSettings })
-  const saved = await file.read()
+  const saved = await new AtomicJsonFile<DemoSettings>(files.settings, { validate: isDemoSettings }).read()
   if (saved !== null) return { settings: saved, created: false }
   const settings: DemoSettings = { format: 'countersign-demo', owner: { email: DEMO_OWNER_EMAIL, password: randomBytes(12).toString('base64url') }, port: null }
-  await file.write(settings)
   return { settings, created: true }
 }
 
@@ -75,12 +79,12 @@ export const DEMO_FIRST_PORT = 4000
 /** Names another port for a first run to try, for a machine where 4000 belongs to something else (and for tests). */
 export const DEMO_FIRST_PORT_ENV = 'COUNTERSIGN_DEMO_FIRST_PORT'
 
-/** DEMO_FIRST_PORT, or the port the environment names; a malformed value is a TypeError naming the variable. */
+/** DEMO_FIRST_PORT, or the port the environment names; a malformed value is a UsageError naming the variable. */
 export function demoFirstPort(env: NodeJS.ProcessEnv = process.env): number {
   const value = env[DEMO_FIRST_PORT_ENV]
   if (value === undefined || value === '') return DEMO_FIRST_PORT
   const number = Number(value)
-  if (!/^\d+$/.test(value) || number < 1 || number > 65535) throw new TypeError(`${DEMO_FIRST_PORT_ENV} must be a whole number from 1 to 65535 (got "${value}")`)
+  if (!/^\d+$/.test(value) || number < 1 || number > 65535) throw new UsageError(`${DEMO_FIRST_PORT_ENV} must be a whole number from 1 to 65535 (got "${value}")`)
   return number
 }
 
@@ -117,14 +121,15 @@ export async function hasServerData(files: DemoFiles): Promise<boolean> {
 /**
  * New settings next to the server's old data (demo.json removed, server.json
  * kept): the server keeps the owner it has, whose password is not the one
- * just made. Said at once, rather than printing a password that cannot sign in.
+ * just made. Said at once, and the new settings are not saved, rather than
+ * printing (and keeping) a password that cannot sign in.
  */
 export async function checkOwnerSignsIn(serverUrl: string, settings: DemoSettings, files: DemoFiles): Promise<void> {
   const response = await fetch(`${serverUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings.owner) })
   await response.body?.cancel()
   if (response.status === 200) return
   throw new Error(
-    `${files.serverData} holds the owner ${settings.owner.email} with another password than the one just made in ${files.settings} (was demo.json removed?): delete the folder ${files.dir} to start the demo over`,
+    `${files.serverData} holds the owner ${settings.owner.email} with another password than the new one made for ${files.settings} (was demo.json removed?): delete the folder ${files.dir} to start the demo over`,
   )
 }
 

@@ -19,7 +19,7 @@ import { ExitCode } from './exit-codes.js'
 import { FOLLOW_SIGNALS, followSession, type SessionFollower } from './follow.js'
 import type { GlobalOptions } from './main.js'
 import { createOutput, type Output } from './output.js'
-import { port, seconds } from './parse.js'
+import { nonEmpty, port, seconds } from './parse.js'
 import { runtimeLogger } from './session.js'
 import { SettlingStore } from './settling-store.js'
 import { watchSignals } from './signals.js'
@@ -49,7 +49,7 @@ export function demoCommand(program: Command, setExitCode: (code: number) => voi
     .description('run server, owner and agent on this machine (data in ./.countersign): approve once, then watch the tokens stay fresh; Ctrl-C stops')
     .option('--access-ttl <seconds>', 'access token lifetime on the demo server, short so refreshes show', seconds('--access-ttl'), DEMO_ACCESS_TTL)
     .option('--port <port>', "the demo server's port (default: the last run's, or 4000 the first time ($COUNTERSIGN_DEMO_FIRST_PORT changes it); a free one when that is taken)", port)
-    .option('--name <name>', "the demo agent's name", 'Demo agent')
+    .option('--name <name>', "the demo agent's name", nonEmpty('--name'), 'Demo agent')
     .option('--no-qr', 'do not print a QR code of the approval URL')
     .action(async (options: DemoOptions, command: Command) => {
       setExitCode(await runDemo(options, createOutput(command.optsWithGlobals<GlobalOptions>())))
@@ -71,11 +71,14 @@ async function runDemo(options: DemoOptions, output: Output): Promise<number> {
     const firstPort = demoFirstPort()
     const { settings, created } = await loadDemoSettings(files)
     const oldServerData = created && (await hasServerData(files))
+    // New settings next to no server data are saved before the server starts, which writes their owner into its
+    // data even when it then cannot listen; next to old data, only once the check below passes.
+    if (created && !oldServerData) await saveDemoSettings(files, settings)
     const started = await startDemoServer(files, settings, { ...(options.port === undefined ? {} : { port: options.port }), firstPort, accessTtl: options.accessTtl })
     server = started.server
     if (oldServerData) await checkOwnerSignsIn(server.url, settings, files)
     const serverPort = Number(new URL(server.url).port)
-    if (settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
+    if (oldServerData || settings.port !== serverPort) await saveDemoSettings(files, { ...settings, port: serverPort })
     printServer(output, server, files, options.accessTtl, started.movedFrom)
     output.event(
       'owner',

@@ -62,9 +62,13 @@ export function createOutput(options: OutputOptions, streams: { out: NodeJS.Writ
   }
 }
 
-/** A mistake of the caller's: the command line (UsageError) or a value it read (TypeError). */
+/**
+ * A mistake on the command line or in the environment it reads: the CLI's
+ * checks and commander's throw UsageError. Any other error, a TypeError
+ * included (a programming mistake, undici's "fetch failed"), is a failure.
+ */
 function isUsage(error: unknown): boolean {
-  return error instanceof UsageError || error instanceof TypeError
+  return error instanceof UsageError
 }
 
 export function exitCodeOf(error: unknown): ExitCodeValue {

@@ -1,5 +1,8 @@
 /**
- * Parsers for option values; each error names the option and the bad value.
+ * Parsers for option values; each error names the option and the bad value
+ * (unless the value may hold a secret). They refuse what the runtime or the
+ * server would refuse as a bad argument, so that is a usage error (exit 2)
+ * and not a failure met later.
  */
 import { InvalidArgumentError } from 'commander'
 import { parseTrustProxy } from '../server/options.js'
@@ -42,15 +45,36 @@ export function ownerCredentials(value: string): { email: string; password: stri
 
 export const OWNER_USAGE = '--owner must be EMAIL:PASSWORD with a password of at least 8 characters'
 
+/** A server's base URL: http(s), without a query, a fragment or credentials (an issuer identifier, RFC 8414 §2). */
 export function url(flag: string) {
   return (value: string): string => {
+    let parsed: URL | null = null
     try {
-      const parsed = new URL(value)
-      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value.replace(/\/+$/, '')
+      parsed = new URL(value)
     } catch {
       // reported below
     }
-    throw new InvalidArgumentError(`${flag} must be an http(s) URL (got "${value}")`)
+    if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new InvalidArgumentError(`${flag} must be an http(s) URL (got "${value}")`)
+    // Not repeated: the value holds a password.
+    if (parsed.username !== '' || parsed.password !== '') throw new InvalidArgumentError(`${flag} must not carry credentials (user:password@)`)
+    if (/[?#]/.test(value)) throw new InvalidArgumentError(`${flag} must have no query or fragment (got "${value}")`)
+    return value.replace(/\/+$/, '')
+  }
+}
+
+/** A name, a handle, an id or a host: not empty, not only spaces. */
+export function nonEmpty(flag: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag} must not be empty`)
+    return value
+  }
+}
+
+/** Space-separated scope names (RFC 6749 §3.3), as the runtime takes them (AuthManager's register and login). */
+export function scopes(flag: string) {
+  return (value: string): string => {
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(value)) throw new InvalidArgumentError(`${flag} must be scope names separated by single spaces (got "${value}")`)
+    return value
   }
 }
 

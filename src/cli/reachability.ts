@@ -17,18 +17,21 @@ export interface ReachabilityWatch {
   readonly unreachable: Promise<never>
   /** The probe's failure, or null when the server answered; probes now if no refresh started one. */
   probe(): Promise<NetworkError | null>
+  /** Stops watching and aborts a probe still waiting for its answer, which would keep the command alive. */
   stop(): void
 }
 
 export function watchReachability(auth: AuthManager, server: string): ReachabilityWatch {
   let probing: Promise<NetworkError | null> | null = null
+  const stopped = new AbortController()
   let reject!: (error: NetworkError) => void
   const unreachable = new Promise<never>((_, fail) => (reject = fail))
   unreachable.catch(() => {})
   const probe = () => {
-    probing ??= reachServer(server, PROBE_TIMEOUT_MS).then(
+    probing ??= reachServer(server, PROBE_TIMEOUT_MS, stopped.signal).then(
       () => null,
       (error: unknown) => {
+        // Aborted by stop(), or not a network failure: nothing to report.
         if (!(error instanceof NetworkError)) return null
         reject(error)
         return error
@@ -39,7 +42,11 @@ export function watchReachability(auth: AuthManager, server: string): Reachabili
   const subscription = auth.session$.subscribe((session) => {
     if (session.state === 'refreshing') void probe()
   })
-  return { unreachable, probe, stop: () => subscription.unsubscribe() }
+  const stop = () => {
+    subscription.unsubscribe()
+    stopped.abort()
+  }
+  return { unreachable, probe, stop }
 }
 
 /** Whether an error is the runtime's report of a network failure (its refresh could not reach the server). */

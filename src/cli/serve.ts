@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import type { GlobalOptions } from './main.js'
 import { createOutput } from './output.js'
-import { OWNER_USAGE, ownerCredentials, port, positiveInteger, proxyList, seconds, url } from './parse.js'
+import { nonEmpty, OWNER_USAGE, ownerCredentials, port, positiveInteger, proxyList, seconds, url } from './parse.js'
 import { watchSignals } from './signals.js'
 
 export const DEFAULT_SERVER_DATA = './.countersign/server.json'
@@ -30,7 +30,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
   return program
     .command('serve')
     .description('run the reference approval server (protocol, owner console, demo API)')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on', nonEmpty('--host'), '127.0.0.1')
     .option('--port <port>', 'port to listen on; 0 picks a free one', port, 4000)
     .option('--data <file>', 'JSON data file (owners, agents, approvals, token families, signing key)', DEFAULT_SERVER_DATA)
     .option('--issuer <url>', 'base URL the server names itself by (default: http://<host>:<port>)', url('--issuer'))

@@ -9,9 +9,11 @@ import { discover, type ServerMetadata } from '../protocol/index.js'
 
 export const DISCOVERY_TIMEOUT_MS = 10_000
 
-export async function reachServer(server: string, timeoutMs = DISCOVERY_TIMEOUT_MS): Promise<ServerMetadata> {
+/** The discovery document within `timeoutMs`; `signal` aborts it sooner (an AbortError, not a NetworkError). */
+export async function reachServer(server: string, timeoutMs = DISCOVERY_TIMEOUT_MS, signal?: AbortSignal): Promise<ServerMetadata> {
+  const timeout = AbortSignal.timeout(timeoutMs)
   try {
-    return await discover(server, { signal: AbortSignal.timeout(timeoutMs) })
+    return await discover(server, { signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]) })
   } catch (error) {
     if (error instanceof NetworkError) {
       throw new NetworkError(`could not reach the server at ${server} (${networkReason(error)})`, { cause: error, ...(error.status === undefined ? {} : { status: error.status }) })

@@ -48,6 +48,17 @@ describe('countersign demo failing to start', () => {
   it('refuses a malformed COUNTERSIGN_DEMO_FIRST_PORT as a usage error (exit 2) before it writes anything', async () => {
     const result = await runCli(['demo'], { cwd, env: { COUNTERSIGN_DEMO_FIRST_PORT: '40o0' } })
     expect(result).toEqual({ code: 2, stdout: '', stderr: 'countersign: COUNTERSIGN_DEMO_FIRST_PORT must be a whole number from 1 to 65535 (got "40o0")\n' })
+    const json = await runCli(['--json', 'demo'], { cwd, env: { COUNTERSIGN_DEMO_FIRST_PORT: '40o0' } })
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({ type: 'error', code: 'usage', message: 'COUNTERSIGN_DEMO_FIRST_PORT must be a whole number from 1 to 65535 (got "40o0")', exitCode: 2 })
+    expect(await readdir(cwd)).toEqual([])
+  })
+
+  it('refuses an empty --name as a usage error (exit 2) before it writes anything', async () => {
+    const message = '--name must not be empty (run "countersign demo --help" for usage)'
+    expect(await demo(['--name', ' '])).toEqual({ code: 2, stdout: '', stderr: `countersign: ${message}\n` })
+    const json = await runCli(['--json', 'demo', '--name', ''], { cwd, env })
+    expect(json).toEqual({ code: 2, stdout: `${JSON.stringify({ type: 'error', code: 'usage', message, exitCode: 2 })}\n`, stderr: `countersign: ${message}\n` })
     expect(await readdir(cwd)).toEqual([])
   })
 
@@ -98,15 +109,20 @@ describe('countersign demo failing to start', () => {
     await stopped(child)
   })
 
-  it('exits 1 when demo.json was removed but the server data kept, whose owner has the old password, saying to delete the folder', async () => {
+  it('exits 1 when demo.json was removed but the server data kept, whose owner has the old password, saying to delete the folder; again on the next run, saving no password', async () => {
     const first = await startedDemo('owner')
     await stopped(first.child)
     await rm(join(data, 'demo.json'))
-    expect(await demo()).toEqual({
+    const refused = {
       code: 1,
       stdout: '',
-      stderr: `countersign: ${join(data, 'server.json')} holds the owner owner@countersign.localhost with another password than the one just made in ${join(data, 'demo.json')} (was demo.json removed?): delete the folder ${data} to start the demo over\n`,
-    })
+      stderr: `countersign: ${join(data, 'server.json')} holds the owner owner@countersign.localhost with another password than the new one made for ${join(data, 'demo.json')} (was demo.json removed?): delete the folder ${data} to start the demo over\n`,
+    }
+    expect(await demo()).toEqual(refused)
+    expect(await readdir(data)).not.toContain('demo.json')
+    // The second run must not take a password saved by the first for one that signs in.
+    expect(await demo()).toEqual(refused)
+    expect(await readdir(data)).not.toContain('demo.json')
     await rm(data, { recursive: true })
     const { child, event } = await startedDemo('server')
     const [line] = await child.waitForLine(/^\{"type":"owner".*\}$/)

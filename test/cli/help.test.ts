@@ -47,6 +47,11 @@ describe('the countersign command line', () => {
     expect(result).toEqual({ code: 2, stdout: '', stderr: `countersign: unknown command 'frobnicate' (run "countersign --help" for usage)\n` })
   })
 
+  it('does not repeat a --server value that carries credentials', async () => {
+    const result = await runCli(['register', '--server', 'http://agent:hunter2-secret@127.0.0.1:9', '--name', 'x'])
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `countersign: --server must not carry credentials (user:password@) (run "countersign register --help" for usage)\n` })
+  })
+
   it("reports a command's usage error in one line naming that command's help", async () => {
     expect(await runCli(['status', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: `countersign: unknown option '--bogus' (run "countersign status --help" for usage)\n` })
     // The parser's own message names the option and the value; commander's prefix repeating them is dropped.
@@ -62,6 +67,12 @@ describe('the countersign command line', () => {
     [['status', '--bogus', '--json'], `unknown option '--bogus' (run "countersign status --help" for usage)`],
     [['--json', 'frobnicate'], `unknown command 'frobnicate' (run "countersign --help" for usage)`],
     [['--json', 'register', '--server', 'http://127.0.0.1:9'], `required option '--name <name>' not specified (run "countersign register --help" for usage)`],
+    // Values the runtime or the server would refuse as bad arguments are refused as usage errors, before anything is sent.
+    [['--json', 'register', '--server', 'http://127.0.0.1:9/?tenant=a', '--name', 'x'], `--server must have no query or fragment (got "http://127.0.0.1:9/?tenant=a") (run "countersign register --help" for usage)`],
+    [['--json', 'register', '--server', 'http://127.0.0.1:9', '--name', ' '], `--name must not be empty (run "countersign register --help" for usage)`],
+    [['--json', 'register', '--server', 'http://127.0.0.1:9', '--name', 'x', '--scope', 'agent  agent:read'], `--scope must be scope names separated by single spaces (got "agent  agent:read") (run "countersign register --help" for usage)`],
+    [['--json', 'login', '--server', 'http://127.0.0.1:9', '--agent-id', ''], `--agent-id must not be empty (run "countersign login --help" for usage)`],
+    [['--json', 'serve', '--host', ''], `--host must not be empty (run "countersign serve --help" for usage)`],
   ])('with --json prints a usage error as an error line on stdout too: %j', async (args, message) => {
     const result = await runCli(args)
     expect(result).toEqual({ code: 2, stdout: `${JSON.stringify({ type: 'error', code: 'usage', message, exitCode: 2 })}\n`, stderr: `countersign: ${message}\n` })
