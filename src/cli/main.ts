@@ -3,6 +3,7 @@
  * gives the exit code (see exit-codes.ts).
  */
 import { Command, CommanderError } from 'commander'
+import { stopOnClosedPipe } from './closed-pipe.js'
 import { ExitCode } from './exit-codes.js'
 import { createOutput } from './output.js'
 import { usageErrorOf, wantsJson } from './usage.js'
@@ -40,6 +41,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  stopOnClosedPipe()
   let exitCode: number = ExitCode.OK
   const program = buildProgram((code) => {
     exitCode = code
