@@ -97,26 +97,19 @@ describe('countersign --json demo', () => {
 
   it('keeps the session when the last port is taken: another port, tokens refreshed for the new address', async () => {
     const port = Number(new URL(firstServer.url).port)
-    const squatter: Server = createServer()
-    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
-    try {
+    await withPortTaken(port, async () => {
       const child = demo()
       const server = await event(child, 'server')
       expect(server.movedFrom).toBe(port)
       expect(server.url).not.toBe(firstServer.url)
       expect(await event(child, 'authenticated')).toMatchObject({ agentId: firstAgentId, resumed: true })
       await stop(child)
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve))
-    }
+    })
   })
 
   it('serves on a free port when the first port is taken on a first run, and saves that port for the next', async () => {
-    const squatter: Server = createServer()
-    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
-    const taken = (squatter.address() as { port: number }).port
     const fresh = await mkdtemp(join(tmpdir(), 'countersign-demo-json-'))
-    try {
+    await withPortTaken(0, async (taken) => {
       const child = demo({ cwd: fresh, firstPort: taken })
       const server = await event(child, 'server')
       // A first run has no last port to move from.
@@ -126,10 +119,7 @@ describe('countersign --json demo', () => {
       await event(child, 'approvalStarted')
       await stop(child)
       expect(JSON.parse(await readFile(join(fresh, '.countersign', 'demo.json'), 'utf8')).port).toBe(port)
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve))
-      await rm(fresh, { recursive: true, force: true })
-    }
+    }).finally(() => rm(fresh, { recursive: true, force: true }))
   })
 
   it('registers again when the server no longer knows the saved session, and stops cleanly while waiting', async () => {
@@ -144,9 +134,7 @@ describe('countersign --json demo', () => {
 
   it('shows a saved approval at the address the server moved to, and waits for it there', async () => {
     const { port } = JSON.parse(await readFile(join(cwd, '.countersign', 'demo.json'), 'utf8'))
-    const squatter: Server = createServer()
-    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
-    try {
+    await withPortTaken(port, async () => {
       const child = demo()
       const server = await event(child, 'server')
       expect(server.movedFrom).toBe(port)
@@ -155,9 +143,7 @@ describe('countersign --json demo', () => {
       await (await TestOwner.create(server.url, 'owner@countersign.localhost', password)).approve(pending.userCode)
       expect(await event(child, 'authenticated')).toMatchObject({ agentId: pending.agentId, resumed: false })
       await stop(child)
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve))
-    }
+    })
   })
 
   it('registers again when the server no longer knows a saved approval', async () => {
@@ -176,3 +162,14 @@ describe('countersign --json demo', () => {
     expect(events[4].agentId).not.toBe(left.agentId)
   })
 })
+
+/** Runs `body` while something else listens on `port` (0: a free one), with the port taken. */
+async function withPortTaken<T>(port: number, body: (taken: number) => Promise<T>): Promise<T> {
+  const squatter: Server = createServer()
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+  try {
+    return await body((squatter.address() as { port: number }).port)
+  } finally {
+    await new Promise((resolve) => squatter.close(resolve))
+  }
+}
