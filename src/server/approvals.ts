@@ -199,19 +199,20 @@ export class ApprovalService {
     for (const wake of waiters) wake()
   }
 
-  /** Resolves when the request is decided or `ms` pass, or the client goes away. */
-  #waitForDecision(approvalId: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Resolves when the request is decided or the client goes away (false), or once `ms` have passed (true). */
+  #waitForDecision(approvalId: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise((resolve) => {
       let waiters = this.#waiters.get(approvalId)
       if (!waiters) this.#waiters.set(approvalId, (waiters = new Set()))
-      const done = () => {
+      const finish = (ranOut: boolean) => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', done)
         waiters.delete(done)
         if (waiters.size === 0 && this.#waiters.get(approvalId) === waiters) this.#waiters.delete(approvalId)
-        resolve()
+        resolve(ranOut)
       }
-      const timer = setTimeout(done, ms)
+      const done = () => finish(false)
+      const timer = setTimeout(() => finish(true), ms)
       signal?.addEventListener('abort', done, { once: true })
       waiters.add(done)
     })
@@ -239,9 +240,11 @@ export class ApprovalService {
         throw new OAuthFailure(400, 'slow_down', `polled faster than the interval; poll at most every ${approval.interval} seconds`)
       }
       if (longPoll) {
-        const remaining = approval.expiresAt - now
-        await this.#waitForDecision(approval.id, Math.min(input.waitSeconds! * 1000, remaining), input.signal)
-        now = this.#options.now()
+        const waitMs = Math.min(input.waitSeconds! * 1000, approval.expiresAt - now)
+        const ranOut = await this.#waitForDecision(approval.id, waitMs, input.signal)
+        // A timer can fire a moment before the clock shows its time has passed: a wait held to the
+        // approval's expiry must answer expired_token, not authorization_pending.
+        now = ranOut ? Math.max(this.#options.now(), now + waitMs) : this.#options.now()
       }
       approval.lastPolledAt = now
     }

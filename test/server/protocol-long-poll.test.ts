@@ -130,6 +130,19 @@ describe('protocol §3.2: long-poll', () => {
     }
   })
 
+  it('answers expired_token to a long-poll held to the approval\'s expiry even when the clock reads a moment short of it as the wait ends', async () => {
+    // The clock stands still: when the held poll's time runs out, it still reads the moment the poll began.
+    const frozen = await startProtocolServer({ approvalTtl: 1 })
+    try {
+      const started = await startRegistration(frozen.url)
+      const answer = await within(pollToken(frozen.url, started.device_code, { wait: '5' }), 10_000)
+      expect(answer).not.toBe('still waiting')
+      expectOAuthError(answer as Answer, 400, 'expired_token', /expired/)
+    } finally {
+      await frozen.dispose()
+    }
+  })
+
   it('lets close() end a held long-poll instead of waiting for it', async () => {
     const closing = await startProtocolServer({}, { realClock: true })
     const started = await startRegistration(closing.url)
