@@ -12,8 +12,8 @@ import { approvedLogin, pollToken, refreshGrant, revokeToken, startProtocolServe
 
 const RUNS = 1000
 const HTTP_RUNS = 100
-/** Every status protocol.md names for a refusal. */
-const DOCUMENTED_STATUSES = [400, 401, 403, 404, 409, 413, 422, 429]
+/** Every status protocol.md names for a refusal, and 431 for a request line and headers over 16 KiB (README, limits). */
+const DOCUMENTED_STATUSES = [400, 401, 403, 404, 409, 413, 422, 429, 431]
 const OAUTH_PATHS = ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke']
 const CONSOLE_PAGES: ConsolePage[] = ['/', '/device', '/agents']
 
