@@ -14,8 +14,10 @@ interface SharedDiscovery {
   readonly request: Promise<ServerMetadata>
   /** Aborts the request: on its time limit, or when every caller stopped waiting. */
   readonly controller: AbortController
-  /** Callers waiting with a signal of their own; one without a signal keeps it going to the end. */
+  /** Callers waiting with a signal of their own. */
   waiting: number
+  /** A caller without a signal waits for the end: the request is never given up for want of callers. */
+  kept: boolean
   settled: boolean
 }
 
@@ -32,7 +34,7 @@ export function serverMetadata(issuer: string, fetchImpl: typeof fetch | undefin
   let shared = byIssuer.get(issuer)
   if (shared === undefined) shared = startDiscovery(issuer, fetchImpl)
   if (signal === undefined) {
-    shared.waiting = Number.POSITIVE_INFINITY
+    shared.kept = true
     return shared.request
   }
   return untilAborted(shared, signal)
@@ -44,7 +46,7 @@ function startDiscovery(issuer: string, fetchImpl: typeof fetch | undefined): Sh
   const timer = setTimeout(() => controller.abort(new DOMException('discovery timed out', 'TimeoutError')), DISCOVERY_TIMEOUT_MS)
   timer.unref()
   const request = discover(issuer, { signal: controller.signal, ...(fetchImpl ? { fetch: fetchImpl } : {}) })
-  const shared: SharedDiscovery = { request, controller, waiting: 0, settled: false }
+  const shared: SharedDiscovery = { request, controller, waiting: 0, kept: false, settled: false }
   byIssuer.set(issuer, shared)
   request.then(
     () => {
@@ -73,7 +75,7 @@ function untilAborted(shared: SharedDiscovery, signal: AbortSignal): Promise<Ser
     const onAbort = () => {
       reject(new AbortError('the request was aborted', { cause: signal.reason }))
       // The last caller left: nobody wants the answer, so the request (and its socket) goes too.
-      if (--shared.waiting === 0 && !shared.settled) shared.controller.abort(new DOMException('every caller stopped waiting', 'AbortError'))
+      if (--shared.waiting === 0 && !shared.kept && !shared.settled) shared.controller.abort(new DOMException('every caller stopped waiting', 'AbortError'))
     }
     signal.addEventListener('abort', onAbort, { once: true })
     shared.request.then(
