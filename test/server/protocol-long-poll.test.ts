@@ -118,29 +118,26 @@ describe('protocol §3.2: long-poll', () => {
     expect(performance.now() - sentAt).toBeGreaterThanOrEqual(950)
   })
 
-  it('holds a long-poll no longer than the approval lives, then answers expired_token', async () => {
-    const short = await startProtocolServer({ approvalTtl: 1 }, { realClock: true })
+  /** Registers on a server whose approvals live 1 s, long-polls it with `wait`, and expects expired_token within `ms`. */
+  async function expectHeldUntilExpired(clock: { realClock: boolean }, wait: string, ms: number): Promise<void> {
+    const server = await startProtocolServer({ approvalTtl: 1 }, clock)
     try {
-      const started = await startRegistration(short.url)
-      const answer = await within(pollToken(short.url, started.device_code, { wait: '30' }), 15_000)
+      const started = await startRegistration(server.url)
+      const answer = await within(pollToken(server.url, started.device_code, { wait }), ms)
       expect(answer).not.toBe('still waiting')
       expectOAuthError(answer as Answer, 400, 'expired_token', /expired/)
     } finally {
-      await short.dispose()
+      await server.dispose()
     }
+  }
+
+  it('holds a long-poll no longer than the approval lives, then answers expired_token', async () => {
+    await expectHeldUntilExpired({ realClock: true }, '30', 15_000)
   })
 
   it('answers expired_token to a long-poll held to the approval\'s expiry even when the clock reads a moment short of it as the wait ends', async () => {
     // The clock stands still: when the held poll's time runs out, it still reads the moment the poll began.
-    const frozen = await startProtocolServer({ approvalTtl: 1 })
-    try {
-      const started = await startRegistration(frozen.url)
-      const answer = await within(pollToken(frozen.url, started.device_code, { wait: '5' }), 10_000)
-      expect(answer).not.toBe('still waiting')
-      expectOAuthError(answer as Answer, 400, 'expired_token', /expired/)
-    } finally {
-      await frozen.dispose()
-    }
+    await expectHeldUntilExpired({ realClock: false }, '5', 10_000)
   })
 
   it('lets close() end a held long-poll instead of waiting for it', async () => {
