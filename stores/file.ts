@@ -50,7 +50,7 @@ export interface FileStoreOptions {
   /** Clock for lease expiry, epoch ms. Default `Date.now`. */
   now?: () => number
   /** Settings of the writer lock. */
-  lock?: Pick<FileLockOptions, 'staleMs' | 'now'>
+  lock?: Pick<FileLockOptions, 'staleMs' | 'unnamedStaleMs' | 'now'>
 }
 
 /** The file's content. `format` lets a newer release tell its files apart. */

@@ -8,6 +8,14 @@
  * stale when its mtime is older than `staleMs`; a live holder touches it every
  * `staleMs / 3`, so only a holder that stopped running ages out.
  *
+ * A lock file whose owner cannot be read (empty, because its creator was
+ * killed between creating it and writing its owner, or junk) names nobody who
+ * could still be alive, so it is judged by a much shorter age, `unnamedStaleMs`
+ * (default 500 ms): a creator writes its owner within microseconds of creating
+ * the file. So that a creator stalled for longer than that in between can
+ * never become a second writer, a creator reads the lock back after writing
+ * and counts it as held only when it still names it.
+ *
  * Taking over a stale lock is itself guarded: the taker first creates, with
  * the same exclusive protocol, a marker named after the stale holder's token.
  * Of several processes that find the same stale lock at the same moment only
@@ -24,6 +32,11 @@ import { CountersignError, ErrorCodes } from '../src/errors.js'
 export interface FileLockOptions {
   /** Age of an untouched lock, in ms, after which it counts as abandoned. Default 10 000. */
   staleMs?: number
+  /**
+   * Age, in ms, after which a lock file that names no owner (empty or unreadable) counts as abandoned.
+   * Default 500, and never more than `staleMs`.
+   */
+  unnamedStaleMs?: number
   /** Clock the staleness check compares mtimes with (epoch ms). Default `Date.now`. */
   now?: () => number
   /** Called once if the lock is found taken over or deleted while held. */
@@ -56,6 +69,7 @@ interface Inspection {
 
 interface Settings {
   staleMs: number
+  unnamedStaleMs: number
   now: () => number
 }
 
@@ -73,6 +87,8 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string')
   const staleMs = options.staleMs ?? 10_000
   if (typeof staleMs !== 'number' || !Number.isFinite(staleMs) || staleMs <= 0) throw new TypeError('options.staleMs must be a positive number of milliseconds')
+  const unnamedStaleMs = Math.min(options.unnamedStaleMs ?? 500, staleMs)
+  if (typeof unnamedStaleMs !== 'number' || !Number.isFinite(unnamedStaleMs) || unnamedStaleMs <= 0) throw new TypeError('options.unnamedStaleMs must be a positive number of milliseconds')
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('options.now must be a function returning epoch ms')
   if (options.onLost !== undefined && typeof options.onLost !== 'function') throw new TypeError('options.onLost must be a function')
   const target = resolve(path)
@@ -82,7 +98,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   try {
     // Same folder mode as the data file's writer uses: it holds credentials.
     await mkdir(dirname(target), { recursive: true, mode: 0o700 })
-    const attempt = await take(lockPath, { staleMs, now: options.now ?? Date.now }, 0)
+    const attempt = await take(lockPath, { staleMs, unnamedStaleMs, now: options.now ?? Date.now }, 0)
     if ('blockedBy' in attempt) throw lockedError(target, attempt.blockedBy)
     return new HeldLock(target, lockPath, attempt.owner, staleMs, options.onLost)
   } catch (error) {
@@ -181,8 +197,15 @@ async function createExclusive(lockPath: string, owner: LockOwner): Promise<bool
   } catch (error) {
     heldTokens.delete(owner.token)
     await handle.close().catch(() => {})
-    await unlinkQuietly(lockPath)
+    await removeIfOwned(lockPath, owner.token)
     throw error
+  }
+  // Stalled between creating and writing for longer than `unnamedStaleMs`, this
+  // file may have been judged abandoned and replaced: held only if it names us.
+  const after = await inspect(lockPath).catch(() => null)
+  if (after?.owner?.token !== owner.token) {
+    heldTokens.delete(owner.token)
+    return false
   }
   return true
 }
@@ -223,6 +246,7 @@ function isStale(seen: Inspection, settings: Settings): boolean {
     if (owner.pid === process.pid) return !heldTokens.has(owner.token)
     if (!isAlive(owner.pid)) return true
   }
+  if (owner === undefined) return age > settings.unnamedStaleMs
   return age > settings.staleMs
 }
 

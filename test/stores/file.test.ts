@@ -149,6 +149,15 @@ describe('FileStore writes', () => {
     await storeAt(path).open()
     await expectCountersignError(storeAt(path).load(), 'file_locked', new RegExp(`^the file ${path} is in use`))
   })
+
+  it('opens at once beside an empty lock file a killed writer left a second ago, with the default lock settings', async () => {
+    const path = await freshPath()
+    await writeFile(`${path}.lock`, '')
+    const aSecondAgo = new Date(Date.now() - 1_000)
+    await utimes(`${path}.lock`, aSecondAgo, aSecondAgo)
+    await storeAt(path).save(fullSession)
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ pid: process.pid })
+  })
 })
 
 describe('FileStore with a corrupt file', () => {

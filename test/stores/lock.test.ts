@@ -118,6 +118,28 @@ describe('acquireFileLock', () => {
     await take(path, { staleMs: 5_000, now: () => Date.now() + 6_000 })
   })
 
+  it('judges a lock file that names no owner by a short age (500 ms by default), not by staleMs', async () => {
+    for (const content of ['', '{"pid":', 'not json']) {
+      const path = fresh()
+      await writeFile(lockOf(path), content)
+      // Written by a creator killed before it wrote its owner: nobody named can still be alive.
+      await expectCountersignError(acquireFileLock(path, { staleMs: 10_000, now: () => Date.now() + 300 }), 'file_locked', /another process/)
+      const lock = await take(path, { staleMs: 10_000, now: () => Date.now() + 600 })
+      expect(JSON.parse(await readFile(lockOf(path), 'utf8'))).toMatchObject({ pid: process.pid })
+      await lock.release()
+    }
+  })
+
+  it('keeps the full staleMs for a lock whose owner is named, however young an unnamed one may be judged', async () => {
+    const path = fresh()
+    await leaveLock(lockOf(path), { pid: 1, host: 'another-host' })
+    await expectCountersignError(acquireFileLock(path, { staleMs: 10_000, now: () => Date.now() + 5_000 }), 'file_locked', /host another-host/)
+  })
+
+  it('refuses an unnamedStaleMs that is not a positive number', async () => {
+    await expect(acquireFileLock(fresh(), { unnamedStaleMs: 0 })).rejects.toThrow(/unnamedStaleMs must be a positive number/)
+  })
+
   it('is not blocked by a takeover marker a crashed taker left behind', async () => {
     const path = fresh()
     const dead = await deadPid()
