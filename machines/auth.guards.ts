@@ -3,7 +3,7 @@
  * event at hand (an effect's result or failure, or a caller's event).
  */
 import { doneAt, errorOf, pollResultOf } from './auth.context.js'
-import { isTransient } from './auth.policy.js'
+import { isTransient, mayRetryAtOnce } from './auth.policy.js'
 import type { AuthContext } from './auth.types.js'
 
 type GuardArgs = { context: AuthContext; event: unknown }
@@ -23,6 +23,8 @@ export const authGuards = {
     context.callerDeadline < (context.approvalExpiresAt ?? Number.POSITIVE_INFINITY),
   isPastApprovalExpiry: ({ context, event }: GuardArgs) => context.approvalExpiresAt !== null && doneAt(event) >= context.approvalExpiresAt,
   hasRefreshToken: ({ context }: GuardArgs) => context.tokens?.refreshToken != null,
+  /** A caller needs a token and the refresh's last fault is old enough to try again before the backoff ends. */
+  lastFaultIsOld: ({ context, event }: GuardArgs) => mayRetryAtOnce(context.fault, (event as { at?: number }).at),
   hasScheduledWake: ({ context }: GuardArgs) => context.tokens?.accessExpiresAt != null,
   /** A fault while refreshing is retried, unless the refresh token itself has expired by now: then no retry can help. */
   isTransientWhileRefreshTokenLives: ({ context, event }: GuardArgs) => {

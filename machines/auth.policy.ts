@@ -36,6 +36,19 @@ export function nextJitter(seed: number): { seed: number; value: number } {
  * `backoffBaseMs`, capped at `backoffMaxMs`, with "equal jitter" (between
  * half and all of it) so a fleet that failed together does not retry together.
  */
+/**
+ * A refresh backing off after a fault is tried again at once when a caller needs a token and the fault is at least
+ * this old: a server that came back is used within a second, and callers, however many, cause at most one attempt
+ * a second (the attempt is single flight; its fault starts the next backoff, longer by the count of faults).
+ */
+export const PROMPT_RETRY_AFTER_MS = 1_000
+
+/** Whether a caller asking at `at` may cut the backoff after `fault` short. */
+export function mayRetryAtOnce(fault: AuthFailure | null, at: number | undefined): boolean {
+  if (at === undefined || fault === null || fault.at === null) return false
+  return at - fault.at >= PROMPT_RETRY_AFTER_MS
+}
+
 export function backoffDelayMs(faults: number, settings: AuthSettings, jitter: number): number {
   const exponent = Math.min(Math.max(faults - 1, 0), 30)
   const ceiling = Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** exponent)

@@ -400,7 +400,9 @@ export const authMachine = setup({
             ],
           },
         },
+        /** Waits out the backoff; a caller that needs a token cuts it short once the last fault is old enough. */
         backoff: {
+          on: { REFRESH: { guard: 'lastFaultIsOld', target: 'refreshing' } },
           invoke: { src: 'sleepUntil', input: ({ context }) => ({ until: context.retryAt! }), onDone: { target: 'refreshing', actions: 'observe' } },
         },
         /** Rotated tokens are saved before use; meanwhile the old, saved set stays published. */

@@ -157,7 +157,8 @@ export type AuthEvent =
   /** Start (or keep) polling: `at` is now; `deadline` the caller's absolute give-up time. */
   | { type: 'WAIT'; at: number; intervalMs?: number; deadline?: number }
   | { type: 'ABORT'; at?: number }
-  | { type: 'REFRESH' }
+  /** `at`: when a caller asked (epoch ms); lets a refresh that is backing off be tried at once when its last fault is old. */
+  | { type: 'REFRESH'; at?: number }
   | { type: 'SET_TOKENS'; tokens: TokenSet }
   | { type: 'REVOKE'; at: number }
 

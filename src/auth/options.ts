@@ -33,6 +33,11 @@ export interface AuthManagerOptions {
   logger?: AuthLogger
   /** Long-poll for the decision when the server supports it ('auto', the default), always try (true), or never (false). */
   longPoll?: 'auto' | boolean
+  /**
+   * How long `tokenProvider()` waits, ms, for a refresh that is being retried after faults once the access token
+   * has expired, before it fails. Default 5 000; 0 fails at once.
+   */
+  tokenWaitMs?: number
 }
 
 export interface ResolvedOptions {
@@ -42,10 +47,11 @@ export interface ResolvedOptions {
   clock: Clock
   logger: AuthLogger
   longPoll: 'auto' | boolean
+  tokenWaitMs: number
 }
 
 export const DEFAULT_CLIENT_ID = 'countersign-agent'
-const KNOWN_OPTIONS = new Set(['clientId', 'refreshSkewMs', 'fetch', 'clock', 'logger', 'longPoll'])
+const KNOWN_OPTIONS = new Set(['clientId', 'refreshSkewMs', 'fetch', 'clock', 'logger', 'longPoll', 'tokenWaitMs'])
 
 /** The default logger: warnings become process warnings, so they are seen without being configured. */
 export const processWarningLogger: AuthLogger = {
@@ -91,7 +97,7 @@ export function resolveOptions(options: AuthManagerOptions | undefined): Resolve
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`options.${key} is not an AuthManager option (expected one of ${[...KNOWN_OPTIONS].join(', ')})`)
   }
-  const { clientId = DEFAULT_CLIENT_ID, refreshSkewMs = 60_000, fetch, clock = systemClock, logger = processWarningLogger, longPoll = 'auto' } = options
+  const { clientId = DEFAULT_CLIENT_ID, refreshSkewMs = 60_000, fetch, clock = systemClock, logger = processWarningLogger, longPoll = 'auto', tokenWaitMs = 5_000 } = options
   if (typeof clientId !== 'string' || clientId.length === 0) throw new TypeError('options.clientId must be a non-empty string')
   if (typeof refreshSkewMs !== 'number' || !Number.isFinite(refreshSkewMs) || refreshSkewMs < 0) {
     throw new TypeError('options.refreshSkewMs must be a number of milliseconds ≥ 0')
@@ -105,7 +111,10 @@ export function resolveOptions(options: AuthManagerOptions | undefined): Resolve
     if (logger[level] !== undefined && typeof logger[level] !== 'function') throw new TypeError(`options.logger.${level} must be a function`)
   }
   if (longPoll !== 'auto' && typeof longPoll !== 'boolean') throw new TypeError('options.longPoll must be "auto", true or false')
-  return { clientId, refreshSkewMs, fetch, clock, logger, longPoll }
+  if (typeof tokenWaitMs !== 'number' || !Number.isFinite(tokenWaitMs) || tokenWaitMs < 0) {
+    throw new TypeError('options.tokenWaitMs must be a number of milliseconds ≥ 0')
+  }
+  return { clientId, refreshSkewMs, fetch, clock, logger, longPoll, tokenWaitMs }
 }
 
 /** Calls a logger method; a logger that throws must not break the runtime. */

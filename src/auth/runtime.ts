@@ -384,7 +384,8 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
     const before = this.tokens
     if (this.follower) return this.#nextFollowed(before)
     const faults = this.refreshFaults
-    if (this.state === 'authenticated') this.send({ type: 'REFRESH' })
+    // While a refresh backs off after a fault, the machine may try it again at once for this caller.
+    if (this.state === 'authenticated' || this.state === 'refreshing') this.send({ type: 'REFRESH', at: this.config.clock.now() })
     await this.waitFor(() => this.tokens !== before || this.refreshFaults !== faults || (this.state !== 'authenticated' && this.state !== 'refreshing'))
   }
 

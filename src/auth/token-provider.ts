@@ -72,8 +72,10 @@ async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promi
       continue
     }
     const stillValid = tokens.accessExpiresAt === null || now < tokens.accessExpiresAt
-    // Asked already, or the machine is retrying a refresh that failed: no new token is coming at once.
-    if (asked || tokens.refreshToken === null || runtime.faultsSinceTokens > 0) {
+    const retrying = runtime.faultsSinceTokens > 0
+    // Asked already, or the machine is retrying a refresh that failed while the old token lives: no new token is
+    // coming at once, and the old one serves.
+    if (asked || tokens.refreshToken === null || (retrying && (stillValid || runtime.follower))) {
       // The refresh did not bring a new token (yet): the old one serves while it lives.
       if (stillValid) return tokens.accessToken
       const fault = runtime.lastRefreshFault
@@ -86,9 +88,25 @@ async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promi
         { code: fault?.code ?? ErrorCodes.TOKEN_REFRESH_FAILED },
       )
     }
-    await runtime.refreshOnce()
+    // Expired while a refresh is retried: wait for its next attempt (tried at once when its fault is old), bounded.
+    if (retrying) await withinMs(runtime, runtime.refreshOnce(), runtime.config.tokenWaitMs)
+    else await runtime.refreshOnce()
     asked = true
   }
+}
+
+/** Settles with `work`, or resolves once `ms` have passed on the runtime's clock, whichever comes first. */
+function withinMs(runtime: AuthRuntime, work: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) {
+    work.catch(() => {})
+    return Promise.resolve()
+  }
+  const clock = runtime.config.clock
+  let handle: unknown
+  const timeout = new Promise<void>((resolve) => {
+    handle = clock.setTimeout(resolve, ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clock.clearTimeout(handle))
 }
 
 /** Why there is no token: the session's failure when it ended on one, else what state it is in. */

@@ -81,7 +81,60 @@ describe('tokenProvider() on the system clock', () => {
     // Past its refresh time the precise path decides: the token still lives.
     expect(await auth.tokenProvider()).toBe(token)
     await vi.advanceTimersByTimeAsync(250)
-    await expect(auth.tokenProvider()).rejects.toMatchObject({ name: 'TokenRefreshError' })
+    // Expired: it waits for the refresh being retried up to tokenWaitMs (5 s by default), then says why there is none.
+    const failed = expect(auth.tokenProvider()).rejects.toMatchObject({ name: 'TokenRefreshError' })
+    await vi.advanceTimersByTimeAsync(5_000)
+    await failed
+  })
+
+  it('fails at once, as before, with tokenWaitMs: 0', async () => {
+    const quick = new AuthManager(server.baseUrl, undefined, { fetch: server.fetch, tokenWaitMs: 0 })
+    try {
+      const token = server.jwt(1)
+      server.refreshFaults = 1_000
+      quick.setTokens(token, 'rt-0')
+      expect(await quick.tokenProvider()).toBe(token)
+      await vi.advanceTimersByTimeAsync(1_100)
+      await expect(quick.tokenProvider()).rejects.toMatchObject({ name: 'TokenRefreshError' })
+    } finally {
+      quick.dispose()
+    }
+  })
+
+  it('with the token expired in an outage, a caller gets a new token as soon as the server is back, not after the backoff', async () => {
+    const token = server.jwt(1)
+    server.refreshFaults = 1_000
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+    // A long outage: the backoff between attempts has grown to its cap (30 s).
+    await vi.advanceTimersByTimeAsync(120_000)
+    const failedAttempts = refreshes()
+    expect(failedAttempts).toBeGreaterThan(3)
+
+    server.refreshFaults = 0
+    await vi.advanceTimersByTimeAsync(1_000)
+    const waiting = [auth.tokenProvider(), auth.tokenProvider(), auth.tokenProvider()]
+    await vi.advanceTimersByTimeAsync(0)
+    const fresh = await Promise.all(waiting)
+    expect(fresh[0]).not.toBe(token)
+    expect(new Set(fresh).size).toBe(1)
+    // One attempt for every waiting caller: no retry storm.
+    expect(refreshes()).toBe(failedAttempts + 1)
+  })
+
+  it('waits for the attempt already due rather than cutting a fresh backoff short', async () => {
+    const token = server.jwt(1)
+    server.refreshFaults = 1_000
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+    await vi.advanceTimersByTimeAsync(120_000)
+    const failedAttempts = refreshes()
+    // Callers in a tight loop right after a fault add no attempts of their own.
+    const calls = Array.from({ length: 20 }, () => auth.tokenProvider().catch((error: unknown) => error))
+    await vi.advanceTimersByTimeAsync(5_000)
+    const results = await Promise.all(calls)
+    expect(results.every((result) => result instanceof Error)).toBe(true)
+    expect(refreshes()).toBeLessThanOrEqual(failedAttempts + 1)
   })
 })
 
