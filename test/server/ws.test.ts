@@ -112,6 +112,32 @@ describe('GET /ws', () => {
       expect(await other.ask({ type: 'echo', id: 1 })).toEqual({ type: 'echo', id: 1 })
       other.close()
     })
+
+    it('closes with 1008 a connection that sends far more than it reads, and the server keeps serving', async () => {
+      const login = await server.register()
+      const client = await WsClient.open(server.wsUrl, login.accessToken)
+      // A flood in one go: auth messages, each a signature to check, far past the bound of waiting messages.
+      const flood = JSON.stringify({ type: 'auth', token: login.accessToken })
+      for (let i = 0; i < 20_000; i++) client.socket.send(flood)
+      const closed = await client.closed
+      expect(closed.code).toBe(1008)
+      expect(closed.reason).toMatch(/^too many messages wait for an answer/)
+      // Answered no more than the bound allowed in; the rest were never handled.
+      expect(client.messages.length).toBeLessThanOrEqual(1_000)
+      const other = await WsClient.open(server.wsUrl, login.accessToken)
+      expect(await other.ask({ type: 'echo', id: 1 })).toEqual({ type: 'echo', id: 1 })
+      other.close()
+    })
+
+    it('keeps a connection that sends many messages while it reads the answers', async () => {
+      const login = await server.register()
+      const client = await WsClient.open(server.wsUrl, login.accessToken)
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 500; i++) client.send({ type: 'echo', id: round * 500 + i })
+        expect(await client.message((round + 1) * 500)).toEqual({ type: 'echo', id: round * 500 + 499 })
+      }
+      client.close()
+    })
   })
 
   describe('in-band re-authentication', () => {

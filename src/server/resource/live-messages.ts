@@ -12,6 +12,8 @@
 export const CloseCodes = {
   /** The server is shutting down. */
   GOING_AWAY: 1001,
+  /** Too many messages wait for an answer: the client sends faster than it reads (see MAX_PENDING_*). */
+  POLICY_VIOLATION: 1008,
   /** A binary frame: this endpoint speaks JSON text only. */
   UNSUPPORTED_DATA: 1003,
   /** The server failed to handle a message (its own fault). */

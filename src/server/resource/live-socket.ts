@@ -13,6 +13,13 @@ import { CloseCodes, authOkMessage, closeReason, errorMessage, parseClientMessag
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** How long a closing socket may take to finish the close handshake when the server stops. */
 const CLOSE_GRACE_MS = 1000
+/**
+ * Bounds of one connection's messages received and not yet answered: past either, the connection is closed with
+ * 1008 and what it sent after is dropped, so one client that sends without reading cannot hold the server busy
+ * or make its memory grow. A client that waits for answers never has more than a few in flight.
+ */
+export const MAX_PENDING_MESSAGES = 1_000
+export const MAX_PENDING_BYTES = 1024 * 1024
 
 export class LiveConnections {
   readonly #ctx: ServerContext
@@ -82,6 +89,8 @@ export class LiveConnection {
   #expiryTimer: ReturnType<typeof setTimeout> | undefined
   /** Messages are handled one at a time, so answers keep the order of the questions. */
   #queue: Promise<void> = Promise.resolve()
+  #pendingMessages = 0
+  #pendingBytes = 0
   #closed = false
 
   constructor(ctx: ServerContext, log: FastifyBaseLogger, socket: WebSocket, granted: Granted, registry: LiveConnections) {
@@ -146,11 +155,25 @@ export class LiveConnection {
       return
     }
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8')
-    this.#queue = this.#queue.then(() => this.#handle(text)).catch((error: unknown) => {
-      // The server's own fault: logged here, and the client only learns that the connection ended.
-      this.#log.error({ err: error }, 'a /ws message could not be handled')
-      this.close(CloseCodes.INTERNAL_ERROR, 'the server failed to handle a message')
-    })
+    if (this.#pendingMessages + 1 > MAX_PENDING_MESSAGES || this.#pendingBytes + text.length > MAX_PENDING_BYTES) {
+      this.close(CloseCodes.POLICY_VIOLATION, `too many messages wait for an answer (at most ${MAX_PENDING_MESSAGES} or ${MAX_PENDING_BYTES} bytes); read the answers before sending more`)
+      // The peer may go on sending while the close handshake runs: nothing more of it is read.
+      setTimeout(() => this.#socket.terminate(), CLOSE_GRACE_MS).unref()
+      return
+    }
+    this.#pendingMessages++
+    this.#pendingBytes += text.length
+    this.#queue = this.#queue
+      .then(() => this.#handle(text))
+      .catch((error: unknown) => {
+        // The server's own fault: logged here, and the client only learns that the connection ended.
+        this.#log.error({ err: error }, 'a /ws message could not be handled')
+        this.close(CloseCodes.INTERNAL_ERROR, 'the server failed to handle a message')
+      })
+      .finally(() => {
+        this.#pendingMessages--
+        this.#pendingBytes -= text.length
+      })
   }
 
   async #handle(text: string): Promise<void> {
