@@ -54,8 +54,6 @@ export interface EffectHost {
   refresh(refreshToken: string, signal: AbortSignal): Promise<TokenSet>
 }
 
-/** How long a request may go without an answer before it counts as a network fault. */
-export const REQUEST_TIMEOUT_MS = 30_000
 /** A long-poll is held by the server for up to its wait; allow that plus this. */
 const LONG_POLL_MARGIN_MS = 15_000
 
@@ -115,7 +113,7 @@ const persist = effect<PersistOutput, PersistInput>(async (host) => {
 const startApproval = effect<StartApprovalOutput, StartApprovalInput>(async (host, input, signal) => {
   const { config } = host
   const metadata = await host.metadata(signal)
-  const approval = await withTimeout(config.clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
+  const approval = await withTimeout(config.clock, signal, config.requestTimeoutMs, async (bounded) => {
     const params = {
       clientId: config.clientId,
       idempotencyKey: input.idempotencyKey,
@@ -132,7 +130,7 @@ const pollApproval = effect<PollApprovalOutput, PollApprovalInput>(async (host, 
   const { config } = host
   const metadata = await host.metadata(signal)
   const sentAt = config.clock.now()
-  const timeout = input.waitSeconds === null ? REQUEST_TIMEOUT_MS : input.waitSeconds * 1000 + LONG_POLL_MARGIN_MS
+  const timeout = input.waitSeconds === null ? config.requestTimeoutMs : input.waitSeconds * 1000 + LONG_POLL_MARGIN_MS
   const result = await withTimeout(config.clock, signal, timeout, async (bounded) => {
     const params = { deviceCode: input.deviceCode, clientId: config.clientId, ...(input.waitSeconds === null ? {} : { waitSeconds: input.waitSeconds }) }
     const response = await deviceCodeGrantRequest(metadata, params, requestOptions(config, bounded))
@@ -143,7 +141,7 @@ const pollApproval = effect<PollApprovalOutput, PollApprovalInput>(async (host, 
 
 /** One refresh-token grant at the server. */
 export async function refreshAtServer(config: ResolvedOptions, metadata: ServerMetadata, refreshToken: string, signal: AbortSignal): Promise<TokenSet> {
-  return withTimeout(config.clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
+  return withTimeout(config.clock, signal, config.requestTimeoutMs, async (bounded) => {
     const response = await refreshTokenGrantRequest(metadata, { refreshToken, clientId: config.clientId }, requestOptions(config, bounded))
     return processRefreshTokenResponse(response, { now: config.clock.now() })
   })
@@ -162,7 +160,7 @@ const revokeTokens = effect<RevokeTokensOutput, RevokeTokensInput>(async (host, 
     throw new CountersignError(ErrorCodes.OAUTH_ERROR, 'the server names no revocation endpoint; the tokens were dropped here but not revoked there')
   }
   for (const { token, hint } of input.tokens) {
-    await withTimeout(config.clock, signal, REQUEST_TIMEOUT_MS, async (bounded) => {
+    await withTimeout(config.clock, signal, config.requestTimeoutMs, async (bounded) => {
       const response = await revocationRequest(metadata, { token, clientId: config.clientId, tokenTypeHint: hint }, requestOptions(config, bounded))
       await processRevocationResponse(response)
     })

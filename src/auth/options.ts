@@ -38,7 +38,17 @@ export interface AuthManagerOptions {
    * has expired, before it fails. Default 5 000; 0 fails at once.
    */
   tokenWaitMs?: number
+  /**
+   * How long one request to the server may go without an answer before it counts as a network fault and is
+   * retried, ms. Default 30 000, at most 120 000: with retries backing off to 30 s at most, a refresh whose answer
+   * was lost is repeated well inside the server's redelivery window (10 minutes on the reference server).
+   * Long-polls get their wait on top.
+   */
+  requestTimeoutMs?: number
 }
+
+/** The most `requestTimeoutMs` may be: this plus the backoff cap stays far inside a 10-minute redelivery window. */
+export const MAX_REQUEST_TIMEOUT_MS = 120_000
 
 export interface ResolvedOptions {
   clientId: string
@@ -48,10 +58,11 @@ export interface ResolvedOptions {
   logger: AuthLogger
   longPoll: 'auto' | boolean
   tokenWaitMs: number
+  requestTimeoutMs: number
 }
 
 export const DEFAULT_CLIENT_ID = 'countersign-agent'
-const KNOWN_OPTIONS = new Set(['clientId', 'refreshSkewMs', 'fetch', 'clock', 'logger', 'longPoll', 'tokenWaitMs'])
+const KNOWN_OPTIONS = new Set(['clientId', 'refreshSkewMs', 'fetch', 'clock', 'logger', 'longPoll', 'tokenWaitMs', 'requestTimeoutMs'])
 
 /** The default logger: warnings become process warnings, so they are seen without being configured. */
 export const processWarningLogger: AuthLogger = {
@@ -97,7 +108,7 @@ export function resolveOptions(options: AuthManagerOptions | undefined): Resolve
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`options.${key} is not an AuthManager option (expected one of ${[...KNOWN_OPTIONS].join(', ')})`)
   }
-  const { clientId = DEFAULT_CLIENT_ID, refreshSkewMs = 60_000, fetch, clock = systemClock, logger = processWarningLogger, longPoll = 'auto', tokenWaitMs = 5_000 } = options
+  const { clientId = DEFAULT_CLIENT_ID, refreshSkewMs = 60_000, fetch, clock = systemClock, logger = processWarningLogger, longPoll = 'auto', tokenWaitMs = 5_000, requestTimeoutMs = 30_000 } = options
   if (typeof clientId !== 'string' || clientId.length === 0) throw new TypeError('options.clientId must be a non-empty string')
   if (typeof refreshSkewMs !== 'number' || !Number.isFinite(refreshSkewMs) || refreshSkewMs < 0) {
     throw new TypeError('options.refreshSkewMs must be a number of milliseconds ≥ 0')
@@ -114,7 +125,10 @@ export function resolveOptions(options: AuthManagerOptions | undefined): Resolve
   if (typeof tokenWaitMs !== 'number' || !Number.isFinite(tokenWaitMs) || tokenWaitMs < 0) {
     throw new TypeError('options.tokenWaitMs must be a number of milliseconds ≥ 0')
   }
-  return { clientId, refreshSkewMs, fetch, clock, logger, longPoll, tokenWaitMs }
+  if (typeof requestTimeoutMs !== 'number' || !Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0 || requestTimeoutMs > MAX_REQUEST_TIMEOUT_MS) {
+    throw new TypeError(`options.requestTimeoutMs must be a number of milliseconds > 0 and ≤ ${MAX_REQUEST_TIMEOUT_MS}`)
+  }
+  return { clientId, refreshSkewMs, fetch, clock, logger, longPoll, tokenWaitMs, requestTimeoutMs }
 }
 
 /** Calls a logger method; a logger that throws must not break the runtime. */

@@ -415,7 +415,7 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
    * The store learns that a refresh is under way before the refresh token
    * is sent: a process that dies before saving the answer restarts in
    * `refreshing` and repeats the same request, which the server answers
-   * with the same successor pair during its grace period. Restarting in
+   * with the same successor pair within its redelivery window. Restarting in
    * `active` instead would send the rotated token later, as reuse.
    */
   async refresh(refreshToken: string, signal: AbortSignal): Promise<TokenSet> {

@@ -21,6 +21,7 @@ interface ServeOptions {
   approvalTtl?: number
   interval?: number
   refreshGrace?: number
+  redeliveryWindow?: number
   signup: boolean
   owner?: string
   rateLimit?: number
@@ -39,7 +40,8 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
     .option('--refresh-ttl <seconds>', 'refresh token lifetime (default 2592000, 30 days)', seconds('--refresh-ttl'))
     .option('--approval-ttl <seconds>', 'approval request lifetime (default 86400)', seconds('--approval-ttl'))
     .option('--interval <seconds>', 'poll interval named to clients (default 3)', seconds('--interval'))
-    .option('--refresh-grace <seconds>', 'how long a rotated refresh token returns the same successor (default 30)', seconds('--refresh-grace'))
+    .option('--refresh-grace <seconds>', 'how long a rotated refresh token returns the same successor, used or not (default 30)', seconds('--refresh-grace'))
+    .option('--redelivery-window <seconds>', 'how long a repeated refresh or device-code exchange gets the same pair while that pair is unused (default 600)', seconds('--redelivery-window'))
     .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-in, and failed token requests (default 120)', positiveInteger('--rate-limit'))
     .option('--no-signup', 'turn off owner sign-up')
     .option('--owner <email:password>', 'create this owner if missing')
@@ -64,6 +66,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
           approvalTtl: options.approvalTtl,
           interval: options.interval,
           refreshGrace: options.refreshGrace,
+          redeliveryWindow: options.redeliveryWindow,
           rateLimit: options.rateLimit,
           signup: options.signup,
           owner,

@@ -261,9 +261,8 @@ export class ApprovalService {
   }
 
   /**
-   * Two exchanges of one code at once (a retry racing its original) would
-   * otherwise both see no earlier family and leave two live logins from one
-   * approval; one after the other, the second revokes the first's pair.
+   * Exchanges of one code run one after the other: a retry racing its
+   * original must find the pair the original issued, not start a second login.
    */
   #issueForApproval(approval: ApprovalRecord): Promise<Exchanged> {
     const previous = this.#issuing.get(approval.id) ?? Promise.resolve()
@@ -278,26 +277,34 @@ export class ApprovalService {
 
   async #issueNow(approval: ApprovalRecord, now: number): Promise<Exchanged> {
     const windowMs = this.#options.redeliveryWindow * 1000
-    if (approval.exchangedAt !== null && now - approval.exchangedAt > windowMs) {
-      throw invalidGrant('the device code was already exchanged')
-    }
-    if (approval.exchangedAt === null && now > approval.expiresAt + windowMs) {
+    if (approval.exchangedAt !== null) return this.#redeliver(approval, now, windowMs)
+    if (now > approval.expiresAt + windowMs) {
       throw new OAuthFailure(400, 'expired_token', 'the device code expired before it was exchanged')
     }
     const agent = this.#db.agentsById.get(approval.agentId)
     if (!agent || agent.status !== 'active') throw invalidGrant('the agent of this request is no longer active')
-    // A repeat inside the window: the earlier pair's family is revoked, a new one starts.
-    if (approval.familyId !== null) {
-      // Redelivery recovers a pair lost on its way to the agent; a pair that was revoked (by the owner, by the agent, for reuse) stays so.
-      if (this.#db.familiesById.get(approval.familyId)?.revokedAt != null) {
-        throw invalidGrant('the tokens issued for this device code were revoked; a new approval is needed')
-      }
-      await this.#tokens.revokeFamily(approval.familyId, now)
-    }
     const { family, pair } = await this.#tokens.startFamily({ agent, approvalId: approval.id, clientId: approval.clientId, scope: approval.scope }, now)
-    approval.exchangedAt ??= now
+    approval.exchangedAt = now
     approval.familyId = family.id
+    approval.issued = pair
     await this.#db.save()
+    return { pair, agentId: agent.id, issuedAt: now }
+  }
+
+  /**
+   * A repeat of an exchanged code: the pair it was answered with, again, while
+   * that pair was never used and the window since the exchange lasts (the agent
+   * died between the answer and its own save). A revoked login stays revoked.
+   */
+  #redeliver(approval: ApprovalRecord, now: number, windowMs: number): Exchanged {
+    const exchangedAt = approval.exchangedAt as number
+    if (approval.familyId !== null && this.#db.familiesById.get(approval.familyId)?.revokedAt != null) {
+      throw invalidGrant('the tokens issued for this device code were revoked; a new approval is needed')
+    }
+    const pair = approval.issued
+    if (now - exchangedAt > windowMs || !pair || !this.#tokens.isUnused(pair)) throw invalidGrant('the device code was already exchanged')
+    const agent = this.#db.agentsById.get(approval.agentId)
+    if (!agent || agent.status !== 'active') throw invalidGrant('the agent of this request is no longer active')
     return { pair, agentId: agent.id, issuedAt: now }
   }
 }

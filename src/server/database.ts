@@ -158,12 +158,12 @@ export class ServerDatabase {
 
   /**
    * Drops what can no longer matter: refresh tokens past their expiry, revoked
-   * access token ids past theirs, successor pairs past the grace period, and
-   * decided or expired approvals a day after they ended, and expired owner
-   * sessions. Returns whether
-   * anything changed.
+   * access token ids past theirs, the pairs kept for a repeat (a rotated
+   * token's successor, a device code's first pair) once `redeliverMs` after
+   * their answer, decided or expired approvals a day after they ended, and
+   * expired owner sessions. Returns whether anything changed.
    */
-  sweep(now: number, graceMs: number, keepApprovalsMs = 24 * 3600_000): boolean {
+  sweep(now: number, redeliverMs: number, keepApprovalsMs = 24 * 3600_000): boolean {
     let changed = false
     const data = this.data
     const liveTokens = data.refreshTokens.filter((token) => {
@@ -176,8 +176,14 @@ export class ServerDatabase {
       changed = true
     }
     for (const token of data.refreshTokens) {
-      if (token.successor && token.rotatedAt !== null && now - token.rotatedAt > graceMs) {
+      if (token.successor && token.rotatedAt !== null && now - token.rotatedAt > redeliverMs) {
         token.successor = null
+        changed = true
+      }
+    }
+    for (const approval of data.approvals) {
+      if (approval.issued && approval.exchangedAt !== null && now - approval.exchangedAt > redeliverMs) {
+        approval.issued = null
         changed = true
       }
     }

@@ -1,8 +1,9 @@
 /**
  * The reference server's persisted document. Times are epoch milliseconds.
- * Secrets are stored as hashes, except a rotated refresh token's successor
- * pair, which is kept only through the grace period so that a repeated
- * refresh gets the same answer.
+ * Secrets are stored as hashes, except the pairs an answer may have lost (a
+ * rotated refresh token's successor, a device code's first pair), which are
+ * kept only through the redelivery window so that a repeat gets the same
+ * answer.
  */
 
 export const SERVER_DATA_VERSION = 1
@@ -76,8 +77,14 @@ export interface ApprovalRecord {
   requestHash: string | null
   /** When the device code was first exchanged for tokens. */
   exchangedAt: number | null
-  /** The family of the latest exchange, revoked by a redelivery. */
+  /** The family the exchange started. */
   familyId: string | null
+  /**
+   * The pair the exchange answered with, given again to a repeat while it is
+   * unused, within the redelivery window; wiped after it. Absent in files
+   * written before it was kept.
+   */
+  issued?: IssuedPair | null
 }
 
 export interface FamilyRecord {
@@ -107,7 +114,7 @@ export interface RefreshTokenRecord {
   issuedAt: number
   expiresAt: number
   rotatedAt: number | null
-  /** The pair this token was rotated into; wiped once the grace period ends. */
+  /** The pair this token was rotated into; wiped once neither the grace period nor the redelivery window can use it. */
   successor: IssuedPair | null
 }
 

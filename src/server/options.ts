@@ -28,9 +28,18 @@ export interface ServerOptions {
   approvalTtl?: number
   /** Poll interval named to clients, seconds. Default 3. */
   interval?: number
-  /** How long a rotated refresh token still returns the same successor pair, seconds. Default 30. */
+  /**
+   * How long a rotated refresh token returns the same successor pair even
+   * once that successor was used (two processes refreshing at once), seconds.
+   * Default 30.
+   */
   refreshGrace?: number
-  /** How long after the first exchange a device code may be exchanged again, seconds. Default 60. */
+  /**
+   * How long an answer that may have been lost is given again, seconds: a
+   * rotated refresh token presented again gets the same successor pair, and
+   * an exchanged device code the same first pair, as long as that pair was
+   * never used and this long after the first answer. Default 600 (10 min).
+   */
   redeliveryWindow?: number
   /** Whether owners may sign up through the API and console. Default true. */
   signup?: boolean
@@ -89,7 +98,7 @@ export const serverDefaults = {
   approvalTtl: 24 * 3600,
   interval: 3,
   refreshGrace: 30,
-  redeliveryWindow: 60,
+  redeliveryWindow: 600,
   rateLimit: 120,
   clientId: 'countersign-agent',
   audience: 'countersign',

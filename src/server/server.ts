@@ -49,13 +49,15 @@ async function start(db: ServerDatabase, resolved: ResolvedServerOptions): Promi
   const tokens = new TokenService(db, key, resolved, () => issuer)
   const approvals = new ApprovalService(db, resolved, tokens)
   const ctx: ServerContext = { options: resolved, db, tokens, approvals, issuer: () => issuer, now }
+  // A pair kept for a repeat is needed while either rule can still give it again.
+  const keepPairsMs = Math.max(resolved.refreshGrace, resolved.redeliveryWindow) * 1000
 
   if (resolved.owner && (await createOwner(db, resolved.owner.email, resolved.owner.password, now()))) await db.save()
-  if (db.sweep(now(), resolved.refreshGrace * 1000)) await db.save()
+  if (db.sweep(now(), keepPairsMs)) await db.save()
 
   const app = await buildApp(ctx)
   const sweeper = setInterval(() => {
-    if (db.sweep(now(), resolved.refreshGrace * 1000)) db.save().catch((error) => app.log.error({ err: error }, 'could not save the data file'))
+    if (db.sweep(now(), keepPairsMs)) db.save().catch((error) => app.log.error({ err: error }, 'could not save the data file'))
   }, SWEEP_EVERY_MS)
   sweeper.unref()
 

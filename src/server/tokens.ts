@@ -1,6 +1,8 @@
 /**
- * Token families: issuing access/refresh pairs, rotating refresh tokens with a
- * grace period, detecting reuse, revoking, and checking access tokens.
+ * Token families: issuing access/refresh pairs, rotating refresh tokens (a
+ * repeat gets the same successor within the grace period, or while that
+ * successor is unused within the redelivery window), detecting reuse,
+ * revoking, and checking access tokens.
  */
 import { SignJWT, createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { ServerDatabase } from './database.js'
@@ -98,9 +100,9 @@ export class TokenService {
   }
 
   /**
-   * The refresh grant with rotation. A token presented again within the grace
-   * period answers with the same successor pair; after it, the presentation is
-   * reuse and the whole family is revoked.
+   * The refresh grant with rotation. A rotated token presented again answers
+   * with the same successor pair while `#redelivers` says so; otherwise the
+   * presentation is reuse and the whole family is revoked.
    */
   refresh(request: RefreshRequest, now: number): Promise<Refreshed> {
     const hash = sha256(request.refreshToken)
@@ -125,7 +127,7 @@ export class TokenService {
       throw new OAuthFailure(400, 'invalid_scope', 'the requested scope is not within the scope granted at login')
     }
     if (record.rotatedAt !== null) {
-      if (record.successor && now - record.rotatedAt <= this.#options.refreshGrace * 1000) return { pair: record.successor, agentId: agent.id }
+      if (record.successor && this.#redelivers(record.successor, now - record.rotatedAt)) return { pair: record.successor, agentId: agent.id }
       await this.revokeFamily(family.id, now)
       throw invalidGrant('the refresh token was already used; every token of this login has been revoked')
     }
@@ -138,9 +140,28 @@ export class TokenService {
       throw error
     }
     record.successor = pair
+    // The device code's first pair, kept in clear for a repeat of the exchange, is no use once it was used.
+    const approval = this.#db.approvalsById.get(family.approvalId)
+    if (approval?.issued?.refreshToken === request.refreshToken) approval.issued = null
     agent.lastSeenAt = now
     await this.#db.save()
     return { pair, agentId: agent.id }
+  }
+
+  /**
+   * Whether a pair answered `ageMs` ago is given again to a repeat of its
+   * request: within the grace period always (two processes refreshing at
+   * once), and within the redelivery window while its refresh token was never
+   * used (the first answer may have been lost on its way).
+   */
+  #redelivers(pair: IssuedPair, ageMs: number): boolean {
+    if (ageMs <= this.#options.refreshGrace * 1000) return true
+    return ageMs <= this.#options.redeliveryWindow * 1000 && this.isUnused(pair)
+  }
+
+  /** Whether a pair's refresh token is live and was never presented. */
+  isUnused(pair: IssuedPair): boolean {
+    return this.#db.refreshTokensByHash.get(sha256(pair.refreshToken))?.rotatedAt === null
   }
 
   /** Revokes every refresh and access token of a family. Saves. */

@@ -46,11 +46,14 @@ describe('AuthManager: misuse', () => {
 
   it('refuses options it does not know or of the wrong kind', () => {
     expect(typeError(() => new AuthManager(URL_, null, { refreshSkew: 5 } as never)).message).toBe(
-      'options.refreshSkew is not an AuthManager option (expected one of clientId, refreshSkewMs, fetch, clock, logger, longPoll, tokenWaitMs)',
+      'options.refreshSkew is not an AuthManager option (expected one of clientId, refreshSkewMs, fetch, clock, logger, longPoll, tokenWaitMs, requestTimeoutMs)',
     )
     expect(typeError(() => new AuthManager(URL_, null, { refreshSkewMs: -1 })).message).toBe('options.refreshSkewMs must be a number of milliseconds ≥ 0')
     expect(typeError(() => new AuthManager(URL_, null, { tokenWaitMs: -1 })).message).toBe('options.tokenWaitMs must be a number of milliseconds ≥ 0')
     expect(typeError(() => new AuthManager(URL_, null, { tokenWaitMs: Number.NaN })).message).toBe('options.tokenWaitMs must be a number of milliseconds ≥ 0')
+    for (const requestTimeoutMs of [0, -5, 120_001, Number.POSITIVE_INFINITY, '5000']) {
+      expect(typeError(() => new AuthManager(URL_, null, { requestTimeoutMs } as never)).message).toBe('options.requestTimeoutMs must be a number of milliseconds > 0 and ≤ 120000')
+    }
     expect(typeError(() => new AuthManager(URL_, null, { clientId: '' })).message).toBe('options.clientId must be a non-empty string')
     expect(typeError(() => new AuthManager(URL_, null, { fetch: 'fetch' as never })).message).toBe('options.fetch must be a function')
     expect(typeError(() => new AuthManager(URL_, null, { clock: { now: Date.now } as never })).message).toBe('options.clock must have now(), setTimeout() and clearTimeout()')

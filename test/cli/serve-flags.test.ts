@@ -18,6 +18,7 @@ const FLAGS = {
   approvalTtl: 600,
   interval: 2,
   refreshGrace: 2,
+  redeliveryWindow: 900,
   rateLimit: 3,
 }
 
@@ -44,6 +45,7 @@ describe('countersign serve with every flag set', () => {
       '--approval-ttl', String(FLAGS.approvalTtl),
       '--interval', String(FLAGS.interval),
       '--refresh-grace', String(FLAGS.refreshGrace),
+      '--redelivery-window', String(FLAGS.redeliveryWindow),
       '--no-signup',
       '--owner', `${OWNER.email}:${OWNER.password}`,
       '--rate-limit', String(FLAGS.rateLimit),
@@ -65,6 +67,8 @@ describe('countersign serve with every flag set', () => {
     const metadata = await (await fetch(`${local}/.well-known/oauth-authorization-server`)).json()
     expect(metadata.issuer).toBe(ISSUER)
     expect(metadata.token_endpoint).toBe(`${ISSUER}/oauth/token`)
+    expect(metadata.countersign_refresh_grace).toBe(FLAGS.refreshGrace)
+    expect(metadata.countersign_redelivery_window).toBe(FLAGS.redeliveryWindow)
   })
 
   it('--no-signup: sign-up is refused with 403 and the console offers none', async () => {
@@ -106,7 +110,7 @@ describe('countersign serve with every flag set', () => {
     expect(claims.exp - claims.iat).toBeLessThanOrEqual(FLAGS.accessTtl + 1)
     expect(claims.iss).toBe(ISSUER)
 
-    // --refresh-grace 2: the rotated token gives the same successor pair at once, and is reuse once 2 s have passed.
+    // --refresh-grace 2: the rotated token gives the same successor pair at once, used or not.
     const rotated = await refreshGrant(local, tokens.body.refresh_token)
     const rotatedAt = Date.now()
     expect(rotated.status).toBe(200)
@@ -114,7 +118,12 @@ describe('countersign serve with every flag set', () => {
     const again = await refreshGrant(local, tokens.body.refresh_token)
     expect(again.status).toBe(200)
     expect({ access: again.body.access_token, refresh: again.body.refresh_token }).toEqual({ access: rotated.body.access_token, refresh: rotated.body.refresh_token })
+    // --redelivery-window 900: past the grace, the same pair again while the successor is unused; once it is used, reuse.
     await sleep(rotatedAt + FLAGS.refreshGrace * 1000 + 300 - Date.now())
+    const late = await refreshGrant(local, tokens.body.refresh_token)
+    expect(late.status).toBe(200)
+    expect(late.body.refresh_token).toBe(rotated.body.refresh_token)
+    expect((await refreshGrant(local, rotated.body.refresh_token)).status).toBe(200)
     expectOAuthError(await refreshGrant(local, tokens.body.refresh_token), 400, 'invalid_grant', /already used/)
   })
 

@@ -99,7 +99,7 @@ describe('persistence of the reference server', () => {
     expectOAuthError(await startApproval(server.url, { agent_name: 'Copycat', agent_username: 'survivor' }), 400, 'invalid_request', /taken/)
   })
 
-  it('keeps rotation state across a restart: the grace repeat and reuse detection both still hold', async () => {
+  it('keeps rotation state across a restart: the repeat within the grace and the redelivery window, and reuse detection, all still hold', async () => {
     let server = await started()
     const login = await approvedLogin(server)
     const successor = (await refreshGrant(server.url, login.refresh_token)).body
@@ -109,7 +109,12 @@ describe('persistence of the reference server', () => {
     const repeat = await refreshGrant(server.url, login.refresh_token)
     expect(repeat.body.refresh_token).toBe(successor.refresh_token)
     expect(repeat.body.access_token).toBe(successor.access_token)
-    server.clock.advance(31_000)
+    server.clock.advance(120_000)
+    server = await restart(server)
+    cleanup.push(() => server.dispose())
+    // Past the grace, the successor still unused: the same pair, from the file.
+    expect((await refreshGrant(server.url, login.refresh_token)).body.refresh_token).toBe(successor.refresh_token)
+    expect((await refreshGrant(server.url, successor.refresh_token)).status).toBe(200)
     expectOAuthError(await refreshGrant(server.url, login.refresh_token), 400, 'invalid_grant', /already used/)
     expectOAuthError(await refreshGrant(server.url, successor.refresh_token), 400, 'invalid_grant', /revoked/)
   })

@@ -34,6 +34,19 @@ describe('protocol §1: discovery', () => {
     expect(metadata.countersign_agent_registration_supported).toBe(true)
   })
 
+  it('advertises how long a repeat gets the same pair: the refresh grace and the redelivery window, in seconds', async () => {
+    const metadata = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()
+    expect(metadata.countersign_refresh_grace).toBe(30)
+    expect(metadata.countersign_redelivery_window).toBe(600)
+    const other = await startProtocolServer({ refreshGrace: 5, redeliveryWindow: 120 })
+    try {
+      const configured = await (await fetch(`${other.url}/.well-known/oauth-authorization-server`)).json()
+      expect([configured.countersign_refresh_grace, configured.countersign_redelivery_window]).toEqual([5, 120])
+    } finally {
+      await other.dispose()
+    }
+  })
+
   it('uses the configured issuer in place of the listening address', async () => {
     const other = await startProtocolServer({ issuer: 'https://approvals.example.test/' })
     try {

@@ -100,7 +100,7 @@ describe('protocol §3.1: polling the token endpoint', () => {
     const started = await startRegistration(url)
     await server.approve(started.user_code)
     expect((await pollToken(url, started.device_code)).status).toBe(200)
-    server.clock.advance(61_000)
+    server.clock.advance(601_000)
     expectOAuthError(await pollToken(url, started.device_code), 400, 'invalid_grant', /^the device code was already exchanged$/)
   })
 

@@ -78,22 +78,70 @@ describe('protocol §4.1: refresh with rotation', () => {
     const login = await startApproval(url, { agent_id: first.agent_id })
     await server.approve(login.body.user_code)
     const second = (await pollToken(url, login.body.device_code)).body
-    await refreshGrant(url, first.refresh_token)
+    const successor = (await refreshGrant(url, first.refresh_token)).body
+    await refreshGrant(url, successor.refresh_token)
     server.clock.advance(31_000)
     expectOAuthError(await refreshGrant(url, first.refresh_token), 400, 'invalid_grant', REUSED)
     expect((await agentMe(url, second.access_token)).status).toBe(200)
     expect((await refreshGrant(url, second.refresh_token)).status).toBe(200)
   })
 
-  it('honours a shorter refreshGrace setting', async () => {
-    const short = await startProtocolServer({ refreshGrace: 2 })
+  it('answers a rotated token presented after the grace period with the same successor while that successor was never used, up to the redelivery window (600 s)', async () => {
+    const login = await approvedLogin(server)
+    const successor = (await refreshGrant(url, login.refresh_token)).body
+    // The answer was lost: the agent retries long after the grace period.
+    server.clock.advance(599_000)
+    const repeat = await refreshGrant(url, login.refresh_token)
+    expect(repeat.status).toBe(200)
+    expect(repeat.body.refresh_token).toBe(successor.refresh_token)
+    expect(repeat.body.access_token).toBe(successor.access_token)
+    // expires_in says what is left of the access token, not its full lifetime.
+    expect(repeat.body.expires_in).toBe(3600 - 599)
+    expect(repeat.body.refresh_token_expires_in).toBe(2_592_000 - 599)
+    // The login goes on with it.
+    const next = await refreshGrant(url, repeat.body.refresh_token)
+    expect(next.status).toBe(200)
+    expect((await agentMe(url, next.body.access_token)).status).toBe(200)
+  })
+
+  it('treats a rotated token presented after the redelivery window as reuse even though its successor was never used', async () => {
+    const login = await approvedLogin(server)
+    const successor = (await refreshGrant(url, login.refresh_token)).body
+    server.clock.advance(601_000)
+    expectOAuthError(await refreshGrant(url, login.refresh_token), 400, 'invalid_grant', REUSED)
+    expectOAuthError(await refreshGrant(url, successor.refresh_token), 400, 'invalid_grant', REVOKED_OR_UNKNOWN)
+  })
+
+  it('treats a rotated token as reuse past the grace period as soon as its successor was used, well inside the redelivery window', async () => {
+    const login = await approvedLogin(server)
+    const successor = (await refreshGrant(url, login.refresh_token)).body
+    server.clock.advance(31_000)
+    // Still unused: redelivered.
+    expect((await refreshGrant(url, login.refresh_token)).body.refresh_token).toBe(successor.refresh_token)
+    // Used once: from then on a repeat of the rotated token is a stolen copy.
+    const next = (await refreshGrant(url, successor.refresh_token)).body
+    expectOAuthError(await refreshGrant(url, login.refresh_token), 400, 'invalid_grant', REUSED)
+    expect((await agentMe(url, next.access_token)).status).toBe(401)
+  })
+
+  it('honours shorter refreshGrace and redeliveryWindow settings', async () => {
+    const short = await startProtocolServer({ refreshGrace: 2, redeliveryWindow: 5 })
     try {
+      // refreshGrace: a used successor is given again for 2 s.
       const login = await approvedLogin(short)
-      await refreshGrant(short.url, login.refresh_token)
+      const successor = (await refreshGrant(short.url, login.refresh_token)).body
+      await refreshGrant(short.url, successor.refresh_token)
       short.clock.advance(2000)
-      expect((await refreshGrant(short.url, login.refresh_token)).status).toBe(200)
+      expect((await refreshGrant(short.url, login.refresh_token)).body.refresh_token).toBe(successor.refresh_token)
       short.clock.advance(1000)
       expectOAuthError(await refreshGrant(short.url, login.refresh_token), 400, 'invalid_grant', REUSED)
+      // redeliveryWindow: an unused successor is given again for 5 s.
+      const other = await approvedLogin(short)
+      const unused = (await refreshGrant(short.url, other.refresh_token)).body
+      short.clock.advance(5000)
+      expect((await refreshGrant(short.url, other.refresh_token)).body.refresh_token).toBe(unused.refresh_token)
+      short.clock.advance(1000)
+      expectOAuthError(await refreshGrant(short.url, other.refresh_token), 400, 'invalid_grant', REUSED)
     } finally {
       await short.dispose()
     }

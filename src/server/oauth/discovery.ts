@@ -22,6 +22,10 @@ export function serverMetadata(ctx: ServerContext): Record<string, unknown> {
     scopes_supported: ctx.options.scopesSupported,
     countersign_long_poll_supported: true,
     countersign_agent_registration_supported: true,
+    // Seconds. A repeat of a refresh or device-code exchange whose answer was lost gets the same unused pair within this window.
+    countersign_redelivery_window: ctx.options.redeliveryWindow,
+    // Seconds. A rotated refresh token gets the same successor within this grace even once the successor was used.
+    countersign_refresh_grace: ctx.options.refreshGrace,
   }
 }
 
