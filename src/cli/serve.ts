@@ -42,7 +42,7 @@ export function serveCommand(program: Command, setExitCode: (code: number) => vo
     .option('--interval <seconds>', 'poll interval named to clients (default 3)', seconds('--interval'))
     .option('--refresh-grace <seconds>', 'how long a rotated refresh token returns the same successor, used or not (default 30)', seconds('--refresh-grace'))
     .option('--redelivery-window <seconds>', 'how long a repeated refresh or device-code exchange gets the same pair while that pair is unused (default 600)', seconds('--redelivery-window'))
-    .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-in, and failed token requests (default 120)', positiveInteger('--rate-limit'))
+    .option('--rate-limit <n>', 'requests per minute per address for device authorization and sign-up, and failed sign-ins and token requests (default 120)', positiveInteger('--rate-limit'))
     .option('--no-signup', 'turn off owner sign-up')
     .option('--owner <email:password>', 'create this owner if missing')
     .action(async (options: ServeOptions, command: Command) => {

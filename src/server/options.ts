@@ -47,8 +47,9 @@ export interface ServerOptions {
   owner?: { email: string; password: string }
   /**
    * Requests per minute per client address for device authorization and
-   * sign-in, and failed token requests per minute per address (successful
-   * grants and polling answers do not count). Default 120.
+   * sign-up, and failed sign-ins and failed token requests per minute per
+   * address (successful grants and polling answers do not count). Sign-in
+   * requests are bounded at ten times this, against floods. Default 120.
    */
   rateLimit?: number
   /** Public client ids accepted. Default ['countersign-agent']. */

@@ -110,17 +110,25 @@ describe('/device', () => {
     expect(own.text).toContain('Agent login')
   })
 
-  it('answers 429 with Retry-After once an address has tried 10 wrong codes, shared with the owner API', async () => {
+  it('answers 429 with Retry-After to wrong codes once an address has tried 10, counted with the owner API, and still shows a right code from there', async () => {
     test = await startTestServer()
-    const { owner, cookie } = await signedIn(test.url)
+    const guesser = await signedIn(test.url, 'guesser@example.test')
+    const neighbour = await signedIn(test.url, 'neighbour@example.test')
     const started = await startRegister(test.url, 'Target')
-    for (let i = 0; i < 5; i++) expect((await page(`${test.url}/device?user_code=BCDF-GHJ${'KLMNP'[i]}`, cookie)).status).toBe(404)
-    for (let i = 0; i < 5; i++) expect((await owner.request('GET', `/api/approvals/BCDF-GHJ${'QRSTV'[i]}`)).status).toBe(404)
-    const limited = await page(started.verification_uri_complete, cookie)
+    for (let i = 0; i < 5; i++) expect((await page(`${test.url}/device?user_code=BCDF-GHJ${'KLMNP'[i]}`, guesser.cookie)).status).toBe(404)
+    for (let i = 0; i < 5; i++) expect((await guesser.owner.request('GET', `/api/approvals/BCDF-GHJ${'QRSTV'[i]}`)).status).toBe(404)
+    const limited = await page(`${test.url}/device?user_code=BCDF-GHZK`, neighbour.cookie)
     expect(limited.status).toBe(429)
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(890)
     expect(limited.text).toContain('Too many wrong codes were tried from your network. Try again in 15 minutes.')
-    expect(limited.text).not.toContain('Target')
+    const right = await page(started.verification_uri_complete, neighbour.cookie)
+    expect(right.status).toBe(200)
+    expect(right.text).toContain('Target')
+    // The guesser's account is over its budget too: nothing is shown to it.
+    const refused = await page(started.verification_uri_complete, guesser.cookie)
+    expect(refused.status).toBe(429)
+    expect(refused.text).toContain('Too many wrong codes were tried with your account. Try again in 15 minutes.')
+    expect(refused.text).not.toContain('Target')
   })
 
   it('answers 429 once an account has tried 10 wrong codes, from whatever addresses', async () => {

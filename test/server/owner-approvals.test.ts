@@ -1,7 +1,9 @@
 /**
  * Protocol §6, approvals: an owner reads a request by its user code and
  * approves or denies it; a login can be decided only by the agent's owner;
- * wrong user codes are limited per address and per owner account (§7).
+ * wrong user codes are limited per address and per owner account (§7): an
+ * account over its budget is refused, an address over its budget only for
+ * codes that miss.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestOwner, startTestServer, type TestServer } from '../support/server.js'
@@ -157,31 +159,54 @@ describe('deciding', () => {
 })
 
 describe('wrong user codes', () => {
-  it('answer 429 with Retry-After after 10 misses from one address in 15 minutes, for reads and decisions, until the window passes', async () => {
+  it('answer 429 with Retry-After to the misses from an address after 10 in 15 minutes, while a right code from there is still answered and decided', async () => {
     let clock = Date.now()
     test = await startTestServer({ now: () => clock })
-    const owner = await TestOwner.create(test.url)
+    const guesser = await TestOwner.create(test.url, 'guesser@example.test')
+    const ada = await TestOwner.create(test.url, 'ada@example.test')
     const started = await startRegister(test.url, 'Target')
     for (let i = 0; i < 10; i++) {
-      const miss = await owner.request('GET', `/api/approvals/BCDF-GH${'JKLMNPQRST'[i]}K`)
+      const miss = await guesser.request('GET', `/api/approvals/BCDF-GH${'JKLMNPQRST'[i]}K`)
       expect(miss.status, `miss ${i + 1}`).toBe(404)
       clock += 1000
     }
-    // Even the right code is refused now: a guess that hit must not be told apart.
-    const session = await signIn(test.url, owner.email, owner.password)
-    for (const [method, path] of [
-      ['GET', `/api/approvals/${started.user_code}`],
-      ['POST', `/api/approvals/${started.user_code}/approve`],
-    ] as const) {
-      const response = await fetch(`${test.url}${path}`, { method, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } })
-      expect(response.status, `${method} ${path}`).toBe(429)
-      // The first miss leaves the window 15 minutes after it was made, 10 s ago.
-      expect(response.headers.get('retry-after')).toBe(String(15 * 60 - 10))
-      expect(await response.json()).toEqual({ error: 'too_many_requests', error_description: 'too many wrong user codes from this address; try again in 890 seconds' })
+    // Another owner behind the same address (a NAT) opens the right link and approves: not slowed.
+    const session = await signIn(test.url, ada.email, ada.password)
+    const read = await fetch(`${test.url}/api/approvals/${started.user_code}`, { headers: { cookie: session.cookie } })
+    expect(read.status).toBe(200)
+    // A wrong code from the address is refused, and counted against the account that sent it.
+    const wrong = await fetch(`${test.url}/api/approvals/BCDF-GHZK`, { headers: { cookie: session.cookie } })
+    expect(wrong.status).toBe(429)
+    // The first miss leaves the window 15 minutes after it was made, 10 s ago.
+    expect(wrong.headers.get('retry-after')).toBe(String(15 * 60 - 10))
+    expect(await wrong.json()).toEqual({ error: 'too_many_requests', error_description: 'too many wrong user codes from this address; try again in 890 seconds' })
+    const approved = await fetch(`${test.url}/api/approvals/${started.user_code}/approve`, { method: 'POST', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } })
+    expect(approved.status).toBe(200)
+    expect((await exchange(test.url, started.device_code)).status).toBe(200)
+    // Once the window has passed over every miss, a wrong code is just not found.
+    clock += 15 * 60 * 1000
+    expect((await ada.request('GET', '/api/approvals/BCDF-GHZK')).status).toBe(404)
+  })
+
+  it('refuse the guessing account every lookup, right codes too, and refuse sign-up from its address while that is over its budget', async () => {
+    let clock = Date.now()
+    test = await startTestServer({ now: () => clock })
+    const guesser = await TestOwner.create(test.url, 'guesser@example.test')
+    const started = await startRegister(test.url, 'Target')
+    for (let i = 0; i < 10; i++) expect((await guesser.request('GET', `/api/approvals/BCDF-GH${'JKLMNPQRST'[i]}K`)).status).toBe(404)
+    for (const [method, path] of [['GET', `/api/approvals/${started.user_code}`], ['POST', `/api/approvals/${started.user_code}/approve`]] as const) {
+      const refused = await guesser.request(method, path)
+      expect(refused.status, `${method} ${path}`).toBe(429)
+      expect(refused.body).toEqual({ error: 'too_many_requests', error_description: 'too many wrong user codes for this account; try again in 900 seconds' })
     }
-    clock += (15 * 60 - 10) * 1000
-    const allowed = await owner.request('GET', `/api/approvals/${started.user_code}`)
-    expect(allowed.status).toBe(200)
+    // A fresh account would be a fresh budget: not from this address.
+    const signUp = await jsonRequest(`${test.url}/api/owners`, 'POST', { body: { email: 'fresh@example.test', password: 'a long enough password' } })
+    expect(signUp.status).toBe(429)
+    expect(signUp.body).toEqual({ error: 'too_many_requests', error_description: 'too many wrong user codes from this address to open an account; try again in 900 seconds' })
+    expect(signUp.headers.get('retry-after')).toBe('900')
+    clock += 900_000
+    expect((await jsonRequest(`${test.url}/api/owners`, 'POST', { body: { email: 'fresh@example.test', password: 'a long enough password' } })).status).toBe(201)
+    expect((await guesser.request('GET', `/api/approvals/${started.user_code}`)).status).toBe(200)
   })
 
   it('answer 429 to an account that made 10 misses from 10 addresses, from any address, while other accounts there are not slowed', async () => {

@@ -198,17 +198,56 @@ describe('the CSRF token', () => {
 })
 
 describe('limits', () => {
-  it('rate limits sign-in per address with 429 and Retry-After', async () => {
+  const attempt = (url: string, email: string, secret: string) => jsonRequest(`${url}/api/session`, 'POST', { body: { email, password: secret } })
+
+  it('limits wrong passwords per address: past the budget a wrong one gets 429 with Retry-After, while the right password of another account still signs in', async () => {
     test = await startTestServer({ rateLimit: 3 })
+    await jsonRequest(`${test.url}/api/owners`, 'POST', { body: { email: 'ada@example.test', password } })
+    // One guesser behind the address tries three accounts.
     const statuses: number[] = []
-    let last
-    for (let i = 0; i < 4; i++) {
-      last = await jsonRequest(`${test.url}/api/session`, 'POST', { body: { email: 'ada@example.test', password } })
-      statuses.push(last.status)
-    }
+    for (const email of ['a@example.test', 'b@example.test', 'c@example.test', 'd@example.test']) statuses.push((await attempt(test.url, email, 'a wrong password')).status)
     expect(statuses).toEqual([401, 401, 401, 429])
-    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0)
-    expect(last!.body).toEqual({ error: 'too_many_requests', error_description: expect.stringMatching(/^too many requests from this address; retry in/) })
+    const refused = await attempt(test.url, 'ada@example.test', 'a wrong password')
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(refused.body).toEqual({ error: 'too_many_requests', error_description: expect.stringMatching(/^too many failed sign-ins from this address; try again in \d+ seconds$/) })
+    // The owner behind the same address is not locked out.
+    expect((await attempt(test.url, 'ada@example.test', password)).status).toBe(200)
+  })
+
+  it('backs an account off after 5 wrong passwords from any address (1 s, 2 s, 4 s, ...), the right password waiting too, until a success clears it', async () => {
+    let clock = Date.now()
+    test = await startTestServer({ now: () => clock, trustProxy: '127.0.0.1' })
+    await jsonRequest(`${test.url}/api/owners`, 'POST', { body: { email: 'ada@example.test', password } })
+    const from = (address: string, secret: string) =>
+      jsonRequest(`${test!.url}/api/session`, 'POST', { body: { email: 'ADA@example.test', password: secret }, headers: { 'x-forwarded-for': address } })
+    // Five free wrong passwords, each from its own address: the address budget is not what stops this.
+    for (let i = 0; i < 5; i++) expect((await from(`203.0.113.${i + 1}`, 'a wrong password')).status).toBe(401)
+    // Then the account waits 1 s: even the right password is refused meanwhile.
+    const waiting = await from('203.0.113.11', password)
+    expect(waiting.status).toBe(429)
+    expect(waiting.headers.get('retry-after')).toBe('1')
+    expect(waiting.body).toEqual({ error: 'too_many_requests', error_description: 'too many wrong passwords for this account; try again in 1 seconds' })
+    clock += 1000
+    expect((await from('203.0.113.12', 'a wrong password')).status).toBe(401)
+    clock += 1000
+    expect((await from('203.0.113.13', password)).status).toBe(429)
+    clock += 1000
+    expect((await from('203.0.113.13', 'a wrong password')).status).toBe(401)
+    clock += 3999
+    expect((await from('203.0.113.14', password)).headers.get('retry-after')).toBe('1')
+    clock += 1
+    // The wait is over: the right password signs in and clears the count.
+    expect((await from('203.0.113.14', password)).status).toBe(200)
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.15', 'a wrong password')).status).toBe(401)
+  })
+
+  it('limits sign-in requests per address only as a bound on floods: ten times the rate limit', async () => {
+    test = await startTestServer({ rateLimit: 1 })
+    await jsonRequest(`${test.url}/api/owners`, 'POST', { body: { email: 'ada@example.test', password } })
+    const statuses: number[] = []
+    for (let i = 0; i < 11; i++) statuses.push((await attempt(test.url, 'ada@example.test', password)).status)
+    expect(statuses).toEqual([...Array(10).fill(200), 429])
   })
 
   it('answers 413 to a body over 64 KiB', async () => {

@@ -82,8 +82,11 @@ describe('with trustProxy naming the proxy', () => {
     const lookUp = async (session: { cookie: string; csrf: string }, address: string, code: string) =>
       (await fetch(`${test!.url}/api/approvals/${code}`, { headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, ...forwardedFor(address) } })).status
     for (let i = 0; i < 10; i++) expect(await lookUp(mallory, '203.0.113.1', `BCDF-GH${'JKLMNPQRST'[i]}K`), `miss ${i + 1}`).toBe(404)
-    expect(await lookUp(ada, '203.0.113.1', started.user_code)).toBe(429)
-    expect(await lookUp(ada, '203.0.113.2', started.user_code)).toBe(200)
+    // Over its budget, the client's address gets 429 for codes that miss; the right code is still answered.
+    expect(await lookUp(ada, '203.0.113.1', 'BCDF-GHZK')).toBe(429)
+    expect(await lookUp(ada, '203.0.113.1', started.user_code)).toBe(200)
+    // Another client behind the same proxy has a budget of its own.
+    expect(await lookUp(ada, '203.0.113.2', 'BCDF-GHZK')).toBe(404)
   })
 
   it('believes only the addresses a trusted proxy added: what a client puts first in X-Forwarded-For is not its address', async () => {

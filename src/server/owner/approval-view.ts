@@ -32,20 +32,23 @@ export const USER_CODE_HINT = `a user code is 8 letters from ${USER_CODE_ALPHABE
 /**
  * Looks a code up for `ownerId`. A login request of an agent someone else
  * owns is `missing`: to that owner it does not exist. Every `missing` counts
- * against the budgets of wrong codes of the address and of the owner.
+ * against the budgets of wrong codes of the address and of the owner. An
+ * account over its budget finds nothing; from an address over its budget a
+ * code that is found is answered and one that is not gets `limited`.
  */
 export function lookUpApproval(ctx: ServerContext, ownerId: string, rawCode: unknown, address: string): ApprovalLookup {
   const userCode = typeof rawCode === 'string' ? normalizeUserCode(rawCode) : null
   if (userCode === null) return { kind: 'malformed' }
   const guard = userCodeGuardOf(ctx)
   const now = ctx.now()
-  const limited = guard.limited(address, ownerId, now)
-  if (limited) return { kind: 'limited', ...limited }
+  const account = guard.accountLimited(ownerId, now)
+  if (account) return { kind: 'limited', ...account }
   const approval = ctx.approvals.byUserCode(userCode)
   const agent = approval && ctx.db.agentsById.get(approval.agentId)
   if (!approval || !agent || (approval.intent === 'login' && agent.ownerId !== ownerId)) {
+    const overBudget = guard.addressLimited(address, now)
     guard.miss(address, ownerId, now)
-    return { kind: 'missing', userCode }
+    return overBudget ? { kind: 'limited', ...overBudget } : { kind: 'missing', userCode }
   }
   return { kind: 'found', approval, agent, state: ctx.approvals.stateOf(approval, now) }
 }

@@ -11,6 +11,8 @@ import { OAuthFailure, sendFailure } from '../oauth/failure.js'
 import { authenticateOwner, checkOwnerCredentials, createOwner } from '../owners.js'
 import { agentsOfOwner, ownedAgent } from './agents.js'
 import { approvalOrFailure, approvalView, lookUpApproval } from './approval-view.js'
+import { SIGN_IN_LIMITS, SignInGuard } from './sign-in-guard.js'
+import { userCodeGuardOf } from './user-code-guard.js'
 import { currentSession, endSession, requireOwner, startSession } from './session.js'
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
@@ -44,18 +46,30 @@ function credentialsOf(request: FastifyRequest): { email: string; password: stri
   return { email: email as string, password: password as string }
 }
 
+/** Sign-in requests per minute per address allowed at most, as a multiple of `rateLimit`: a bound on floods only. */
+const SIGN_IN_FLOOD_FACTOR = 10
+
+function tooMany(description: string, retryAfterSeconds: number): OAuthFailure {
+  return new OAuthFailure(429, 'too_many_requests', description, { 'retry-after': String(retryAfterSeconds) })
+}
+
 function paramOf(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, unknown>)[name]
   return typeof value === 'string' ? value : ''
 }
 
 export async function registerOwnerApi(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const signInLimit = { rateLimit: { max: ctx.options.rateLimit, timeWindow: 60_000 } }
+  const signUpLimit = { rateLimit: { max: ctx.options.rateLimit, timeWindow: 60_000 } }
+  // Only a bound on floods (each attempt costs a password hash): wrong passwords are limited by the sign-in guard.
+  const signInLimit = { rateLimit: { max: ctx.options.rateLimit * SIGN_IN_FLOOD_FACTOR, timeWindow: 60_000 } }
+  const signIns = new SignInGuard({ ...SIGN_IN_LIMITS, addressFailures: ctx.options.rateLimit })
 
-  app.post('/api/owners', { config: signInLimit }, guarded(async (request, reply) => {
+  app.post('/api/owners', { config: signUpLimit }, guarded(async (request, reply) => {
     if (!ctx.options.signup) {
       throw new OAuthFailure(403, 'signup_disabled', 'sign-up is turned off on this server; ask its operator for an account')
     }
+    const guessing = userCodeGuardOf(ctx).addressLimited(request.ip, ctx.now())
+    if (guessing) throw tooMany(`too many wrong user codes from this address to open an account; try again in ${guessing.retryAfterSeconds} seconds`, guessing.retryAfterSeconds)
     const { email, password } = credentialsOf(request)
     const owner = await createOwner(ctx.db, email, password, ctx.now())
     if (!owner) throw new OAuthFailure(409, 'email_taken', 'an owner with this email already exists; sign in instead')
@@ -65,8 +79,17 @@ export async function registerOwnerApi(app: FastifyInstance, ctx: ServerContext)
 
   app.post('/api/session', { config: signInLimit }, guarded(async (request, reply) => {
     const { email, password } = credentialsOf(request)
+    const waiting = signIns.accountWait(email, ctx.now())
+    if (waiting > 0) throw tooMany(`too many wrong passwords for this account; try again in ${waiting} seconds`, waiting)
     const owner = await authenticateOwner(ctx.db, email, password)
-    if (!owner) throw new OAuthFailure(401, 'invalid_credentials', 'the email or the password is wrong')
+    if (!owner) {
+      const now = ctx.now()
+      const overBudget = signIns.addressWait(request.ip, now)
+      signIns.failed(email, request.ip, now)
+      if (overBudget > 0) throw tooMany(`too many failed sign-ins from this address; try again in ${overBudget} seconds`, overBudget)
+      throw new OAuthFailure(401, 'invalid_credentials', 'the email or the password is wrong')
+    }
+    signIns.succeeded(email)
     const session = await startSession(ctx, request, reply, owner)
     return { owner_id: owner.id, csrf_token: session.csrfToken }
   }))

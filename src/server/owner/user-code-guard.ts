@@ -1,11 +1,16 @@
 /**
  * Brute-force protection for user codes. A user code has 20^8 (about 2.6e10)
- * values; with a few open requests at a time, an address allowed 10 wrong
+ * values; with a few open requests at a time, an account allowed 10 wrong
  * guesses per 15 minutes would need millions of years to hit one. Wrong codes
- * are counted per address and per signed-in owner account, each with that
- * budget, so neither rotating addresses nor sharing one among accounts helps
- * a guesser. Only lookups that find nothing count, so a human who opens the
- * right link is never slowed by this.
+ * are counted per signed-in owner account and per address, each with that
+ * budget. An account over its budget is refused every lookup: it is the
+ * guesser. An address over its budget is refused only the lookups that miss:
+ * a code that names a request this owner may see is still answered, so one
+ * guesser behind a shared address (a NAT, an office proxy) does not lock the
+ * other owners there out of their own approvals, and a guesser there gains
+ * nothing, since each of its wrong codes still counts against its account.
+ * So that it cannot mint fresh accounts to go on, sign-up from an address
+ * over its budget is refused until the address is back within it.
  */
 import type { ServerContext } from '../context.js'
 import { MissLimiter, type MissLimits } from '../miss-limiter.js'
@@ -14,6 +19,11 @@ export const USER_CODE_LIMITS: MissLimits = { misses: 10, windowMs: 15 * 60_000,
 
 /** Who has used up the budget: the address the lookup came from, or the account it was made with. */
 export type LimitedBy = 'address' | 'account'
+
+export interface Limited {
+  retryAfterSeconds: number
+  by: LimitedBy
+}
 
 export class UserCodeGuard {
   readonly #byAddress: MissLimiter
@@ -24,12 +34,16 @@ export class UserCodeGuard {
     this.#byOwner = new MissLimiter(limits)
   }
 
-  /** How long until this owner, from this address, may look up a code again; null when they may now. */
-  limited(address: string, ownerId: string, now: number): { retryAfterSeconds: number; by: LimitedBy } | null {
-    const byAddress = this.#byAddress.retryAfter(address, now)
-    const byOwner = this.#byOwner.retryAfter(ownerId, now)
-    if (byAddress === 0 && byOwner === 0) return null
-    return byAddress >= byOwner ? { retryAfterSeconds: byAddress, by: 'address' } : { retryAfterSeconds: byOwner, by: 'account' }
+  /** How long until this account may look up a code again; null when it may now. */
+  accountLimited(ownerId: string, now: number): Limited | null {
+    const retryAfterSeconds = this.#byOwner.retryAfter(ownerId, now)
+    return retryAfterSeconds === 0 ? null : { retryAfterSeconds, by: 'account' }
+  }
+
+  /** How long until a lookup from this address that misses is answered again; null when it is now. */
+  addressLimited(address: string, now: number): Limited | null {
+    const retryAfterSeconds = this.#byAddress.retryAfter(address, now)
+    return retryAfterSeconds === 0 ? null : { retryAfterSeconds, by: 'address' }
   }
 
   /** Records a lookup that found nothing, against the address and the account. */
