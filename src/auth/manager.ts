@@ -188,9 +188,10 @@ export class AuthManager {
     const tokens = tokenSetOfStrings(accessToken, refreshToken ? refreshToken : null, runtime.config.clock.now())
     runtime.endFlow('the approval request was replaced by setTokens()')
     const send = () => runtime.send({ type: 'SET_TOKENS', tokens })
-    if (runtime.state !== 'unknown') return send()
-    // Registered before any later call's wait on the same load, so those calls see the tokens.
-    runtime.ready().then(send, (error: unknown) => {
+    // In order: a call made while an earlier one still waits for the load goes after it.
+    if (!runtime.settling) return send()
+    // Every later call waits for this (ready() includes it), so each sees the tokens; a dispose meanwhile skips it.
+    runtime.afterLoad(send).catch((error: unknown) => {
       log(runtime.config.logger, 'error', `countersign: setTokens() could not read the session store: ${error instanceof Error ? error.message : String(error)}`)
     })
   }

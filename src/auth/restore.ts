@@ -5,6 +5,7 @@
  * runtime falls back to the tokens the record holds and says why, once.
  */
 import { AUTH_SNAPSHOT_SCHEMA_VERSION, type TokenSet } from '../../machines/auth.js'
+import { DEFAULT_AUTH_SETTINGS, refreshAtOf } from '../../machines/auth.policy.js'
 import type { SessionRecord } from '../../stores/contract.js'
 import { tokenSetOfRecord } from './tokens.js'
 
@@ -31,7 +32,7 @@ export function planRestore(record: SessionRecord | null, now: number): RestoreP
   return { kind: 'empty', problem: problem === null ? null : `${problem}; the record holds no tokens to continue with` }
 }
 
-const settingNames = ['refreshSkewMs', 'defaultPollIntervalMs', 'slowDownStepMs', 'backoffBaseMs', 'backoffMaxMs', 'longPollSeconds', 'maxStartAttempts', 'revokeTimeoutMs']
+const settingNames = Object.keys(DEFAULT_AUTH_SETTINGS)
 
 /** What is wrong with a snapshot for the auth machine, or null when it can be restored. */
 export function snapshotProblem(snapshot: unknown): string | null {
@@ -85,4 +86,37 @@ export function wakeTimeOf(persisted: unknown): number | null | undefined {
     wakeAt = wakeAt === null ? input.until : Math.min(wakeAt, input.until)
   }
   return wakeAt
+}
+
+/**
+ * A stored snapshot (one `snapshotProblem` accepts) with the settings of this
+ * process in place of those it was saved with: the policy's defaults and the
+ * manager's `refreshSkewMs`. A session saved by a process with another skew
+ * refreshes by this one's from now on, its scheduled refresh included: the
+ * refresh time in context and the wake time of the sleep that waits for it
+ * are computed again. The stored object is not changed.
+ */
+export function withCurrentSettings(snapshot: unknown, refreshSkewMs: number): unknown {
+  const stored = snapshot as Record<string, unknown> & { context: Record<string, unknown> & { settings: Record<string, number> } }
+  const settings = { ...DEFAULT_AUTH_SETTINGS, refreshSkewMs }
+  const context: Record<string, unknown> = { ...stored.context, settings }
+  const tokens = stored.context.tokens as TokenSet | null
+  const before = stored.context.refreshAt
+  let children = stored.children
+  if (tokens !== null && typeof before === 'number') {
+    const after = refreshAtOf(tokens, refreshSkewMs)
+    context.refreshAt = after
+    if (after !== null && after !== before) children = rescheduled(stored.children as Record<string, unknown>, before, after)
+  }
+  return { ...stored, context, children }
+}
+
+/** The children with a sleep until `from` made to sleep until `to`. */
+function rescheduled(children: Record<string, unknown>, from: number, to: number): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  for (const [id, child] of Object.entries(children)) {
+    const input = isObject(child) && child.src === 'sleepUntil' && isObject(child.snapshot) ? child.snapshot.input : undefined
+    result[id] = isObject(input) && input.until === from ? { ...(child as object), snapshot: { ...((child as Record<string, unknown>).snapshot as object), input: { ...input, until: to } } } : child
+  }
+  return result
 }

@@ -25,7 +25,7 @@ import { disposedError, effectFailure } from './failures.js'
 import { approvalInfoOf, type Flow } from './flow.js'
 import { log, type ResolvedOptions, type StoreChoice } from './options.js'
 import { SaveQueue, type PendingWrite, type SaveSource } from './persistence.js'
-import { planRestore, wakeTimeOf } from './restore.js'
+import { planRestore, wakeTimeOf, withCurrentSettings } from './restore.js'
 import { sessionOf, type AuthState, type Session } from './session.js'
 import { holdsNewerTokens, sharedRefresh, tokensOfRecord } from './shared-refresh.js'
 import { isIdle, isStaleOver, recordOf, sameTokens, sessionOfSnapshot, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
@@ -60,6 +60,8 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   #dormant: unknown = null
   readonly #alarm: Alarm
   #loading: Promise<void> | null = null
+  /** The latest work queued by `afterLoad()`, until it has run. */
+  #afterLoad: Promise<void> | null = null
   readonly #waiters = new Waiters()
   #refreshWait: Promise<void> | null = null
   refreshFaults = 0
@@ -108,14 +110,46 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
 
   // Loading and restoring
 
-  /** Reads the store once; every use of the manager waits for this first. */
+  /**
+   * Reads the store once; every use of the manager waits for this first, and
+   * for the work queued with `afterLoad()` before it was asked.
+   */
   ready(): Promise<void> {
     if (this.state === 'disposed') return Promise.reject(disposedError())
+    if (this.#afterLoad !== null) return this.#afterLoad
     if (this.state !== 'unknown') return Promise.resolve()
+    return this.#loaded()
+  }
+
+  /** Whether a reader must wait for `ready()`: the store is not read yet, or work queued after its load has not run. */
+  get settling(): boolean {
+    return this.state === 'unknown' || this.#afterLoad !== null
+  }
+
+  #loaded(): Promise<void> {
     return (this.#loading ??= this.#load().catch((error: unknown) => {
       this.#loading = null
       throw error
     }))
+  }
+
+  /**
+   * Runs `work` once the store is read, before any reader that asks for
+   * `ready()` later: what `work` changes is there for each of them. A manager
+   * disposed meanwhile skips it. The returned promise rejects only if the
+   * store could not be read.
+   */
+  afterLoad(work: () => void): Promise<void> {
+    const previous = this.#afterLoad ?? this.#loaded()
+    const done: Promise<void> = previous.then(() => {
+      if (this.state !== 'disposed') work()
+    })
+    this.#afterLoad = done
+    const settle = () => {
+      if (this.#afterLoad === done) this.#afterLoad = null
+    }
+    done.then(settle, settle)
+    return done
   }
 
   async #load(): Promise<void> {
@@ -127,8 +161,10 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
     if (this.follower) return this.#follow(record)
     const plan = planRestore(record, this.config.clock.now())
     if (plan.kind === 'snapshot') {
-      const actor = this.#tryCreateActor(plan.snapshot)
-      if (actor !== null) return this.#restore(actor, plan.snapshot)
+      // The settings are this process's, not those the snapshot was saved with.
+      const snapshot = withCurrentSettings(plan.snapshot, this.config.refreshSkewMs)
+      const actor = this.#tryCreateActor(snapshot)
+      if (actor !== null) return this.#restore(actor, snapshot)
       const tokens = tokenSetOfRecord(record!, this.config.clock.now())
       this.#reportRestoreProblem(`the stored machine snapshot did not restore; ${tokens ? 'continuing with the tokens the record holds' : 'the record holds no tokens to continue with'}`)
       if (tokens !== null) return this.#startWith(tokens)

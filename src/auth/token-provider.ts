@@ -56,7 +56,7 @@ export function hotOf(tokens: TokenSet, skewMs: number): HotToken {
 }
 
 async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promise<string> {
-  if (runtime.state === 'unknown') await runtime.ready()
+  if (runtime.settling) await runtime.ready()
   let asked = false
   for (;;) {
     const tokens = runtime.tokens

@@ -2,6 +2,7 @@
  * The runtime's wiring at the unit level: a scripted server and a simulated
  * clock, so timers can be counted and time moves only when a test moves it.
  */
+import { firstValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuthManager, MemoryStore, type AuthLifecycleEvent } from '../../src/index.js'
 import { SimulatedClock } from '../support/simulated-clock.js'
@@ -131,5 +132,31 @@ describe('AuthManager with a simulated clock and a scripted server', () => {
       [{ onPollAttempt: 'log' }, 'options.onPollAttempt must be a function'],
     ]
     for (const [options, message] of bad) expect(() => handle.waitForApproval(options as never)).toThrow(new TypeError(message))
+  })
+
+  it.each([
+    [60_000, 2_000],
+    [2_000, 60_000],
+  ])('refreshes a restored session by the skew it is reopened with (saved with %i ms, reopened with %i ms), this time and every time after', async (savedSkew, newSkew) => {
+    setUp()
+    const store = new MemoryStore({ now: () => clock.now() })
+    const first = manager({ refreshSkewMs: savedSkew }, store)
+    first.setTokens(server.jwt(600), 'rt-0')
+    await first.tokenProvider()
+    await until(() => clock.pendingTimers === 1)
+    expect(clock.nextTimerAt).toBe(T0 + 600_000 - savedSkew)
+    first.dispose()
+
+    const reopened = manager({ refreshSkewMs: newSkew }, store)
+    await reopened.tokenProvider()
+    await until(() => clock.pendingTimers === 1)
+    const refreshAt = T0 + 600_000 - newSkew
+    expect(clock.nextTimerAt).toBe(refreshAt)
+    expect((await firstValueFrom(reopened.session$)).refreshAt).toBe(refreshAt)
+    await clock.advanceTo(refreshAt)
+    await until(() => reopened.state === 'authenticated' && server.requests.some((r) => r.what === 'refresh_token') && clock.pendingTimers === 1)
+    expect(server.requests.filter((r) => r.what === 'refresh_token').map((r) => r.at)).toEqual([refreshAt])
+    // The next refresh too: the saved snapshot now carries the new skew (the server's tokens live an hour).
+    expect(clock.nextTimerAt).toBe(refreshAt + 3600_000 - newSkew)
   })
 })
