@@ -296,7 +296,7 @@ export class ApprovalService {
    * that pair was never used and the window since the exchange lasts (the agent
    * died between the answer and its own save). A revoked login stays revoked.
    */
-  #redeliver(approval: ApprovalRecord, now: number, windowMs: number): Exchanged {
+  async #redeliver(approval: ApprovalRecord, now: number, windowMs: number): Promise<Exchanged> {
     const exchangedAt = approval.exchangedAt as number
     if (approval.familyId !== null && this.#db.familiesById.get(approval.familyId)?.revokedAt != null) {
       throw invalidGrant('the tokens issued for this device code were revoked; a new approval is needed')
@@ -305,6 +305,6 @@ export class ApprovalService {
     if (now - exchangedAt > windowMs || !pair || !this.#tokens.isUnused(pair)) throw invalidGrant('the device code was already exchanged')
     const agent = this.#db.agentsById.get(approval.agentId)
     if (!agent || agent.status !== 'active') throw invalidGrant('the agent of this request is no longer active')
-    return { pair, agentId: agent.id, issuedAt: now }
+    return { pair: await this.#tokens.redeliverable(pair, approval.familyId as string, now), agentId: agent.id, issuedAt: now }
   }
 }

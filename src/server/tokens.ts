@@ -82,6 +82,14 @@ export class TokenService {
   }
 
   async #issuePair(family: FamilyRecord, scope: string, now: number): Promise<IssuedPair> {
+    const access = await this.#signAccess(family, scope, now)
+    const refreshToken = randomId('rt', 32)
+    const refreshExpiresAt = now + this.#options.refreshTtl * 1000
+    this.#db.addRefreshToken({ hash: sha256(refreshToken), familyId: family.id, issuedAt: now, expiresAt: refreshExpiresAt, rotatedAt: null, successor: null })
+    return { ...access, refreshToken, refreshExpiresAt, scope }
+  }
+
+  async #signAccess(family: FamilyRecord, scope: string, now: number): Promise<{ accessToken: string; accessExpiresAt: number }> {
     const issuedAt = Math.floor(now / 1000)
     const exp = Math.ceil((now + this.#options.accessTtl * 1000) / 1000)
     const accessToken = await new SignJWT({ scope, owner: family.ownerId, sid: family.id })
@@ -93,10 +101,23 @@ export class TokenService {
       .setExpirationTime(exp)
       .setJti(randomId('at', 12))
       .sign(this.#key.privateKey)
-    const refreshToken = randomId('rt', 32)
-    const refreshExpiresAt = now + this.#options.refreshTtl * 1000
-    this.#db.addRefreshToken({ hash: sha256(refreshToken), familyId: family.id, issuedAt: now, expiresAt: refreshExpiresAt, rotatedAt: null, successor: null })
-    return { accessToken, accessExpiresAt: exp * 1000, refreshToken, refreshExpiresAt, scope }
+    return { accessToken, accessExpiresAt: exp * 1000 }
+  }
+
+  /**
+   * A kept pair given again: the same refresh token, and the same access
+   * token while at least half its lifetime is left; past that, a fresh access
+   * token of the same login in its place (kept for the next repeat), so the
+   * client is not handed a token that is dead or about to be. Saves when it
+   * signed a new access token.
+   */
+  async redeliverable(pair: IssuedPair, familyId: string, now: number): Promise<IssuedPair> {
+    if (pair.accessExpiresAt - now >= (this.#options.accessTtl * 1000) / 2) return pair
+    const family = this.#db.familiesById.get(familyId)
+    if (!family) return pair
+    Object.assign(pair, await this.#signAccess(family, pair.scope, now))
+    await this.#db.save()
+    return pair
   }
 
   /**
@@ -127,7 +148,9 @@ export class TokenService {
       throw new OAuthFailure(400, 'invalid_scope', 'the requested scope is not within the scope granted at login')
     }
     if (record.rotatedAt !== null) {
-      if (record.successor && this.#redelivers(record.successor, now - record.rotatedAt)) return { pair: record.successor, agentId: agent.id }
+      if (record.successor && this.#redelivers(record.successor, now - record.rotatedAt)) {
+        return { pair: await this.redeliverable(record.successor, family.id, now), agentId: agent.id }
+      }
       await this.revokeFamily(family.id, now)
       throw invalidGrant('the refresh token was already used; every token of this login has been revoked')
     }

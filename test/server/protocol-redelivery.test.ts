@@ -35,6 +35,24 @@ describe('protocol §3.3: the redelivery window', () => {
     expect((await refreshGrant(url, repeat.body.refresh_token)).status).toBe(200)
   })
 
+  it('hands a repeat exchange whose access token is dead a fresh one of the same login, with the same refresh token', async () => {
+    const short = await startProtocolServer({ accessTtl: 60 })
+    try {
+      const started = await startRegistration(short.url)
+      await short.approve(started.user_code)
+      const first = (await pollToken(short.url, started.device_code)).body
+      short.clock.advance(90_000)
+      const repeat = (await pollToken(short.url, started.device_code)).body
+      expect(repeat.refresh_token).toBe(first.refresh_token)
+      expect(repeat.access_token).not.toBe(first.access_token)
+      expect(repeat.expires_in).toBe(60)
+      expect(jwtClaims(repeat.access_token).sid).toBe(jwtClaims(first.access_token).sid)
+      expect((await agentMe(short.url, repeat.access_token)).status).toBe(200)
+    } finally {
+      await short.dispose()
+    }
+  })
+
   it('gives two exchanges of the same code at once the same pair: one login, not two', async () => {
     for (let i = 0; i < 5; i++) {
       const { deviceCode } = await approvedDeviceCode()

@@ -104,6 +104,26 @@ describe('protocol §4.1: refresh with rotation', () => {
     expect((await agentMe(url, next.body.access_token)).status).toBe(200)
   })
 
+  it('hands a repeat past half the access lifetime a fresh access token of the same login with the same refresh token, and keeps it for the next repeat', async () => {
+    const short = await startProtocolServer({ accessTtl: 60 })
+    try {
+      const login = await approvedLogin(short)
+      const successor = (await refreshGrant(short.url, login.refresh_token)).body
+      short.clock.advance(29_000)
+      expect((await refreshGrant(short.url, login.refresh_token)).body.access_token).toBe(successor.access_token)
+      short.clock.advance(61_000)
+      const repeat = (await refreshGrant(short.url, login.refresh_token)).body
+      expect(repeat.refresh_token).toBe(successor.refresh_token)
+      expect(repeat.access_token).not.toBe(successor.access_token)
+      expect(repeat.expires_in).toBe(60)
+      expect(jwtClaims(repeat.access_token).sid).toBe(jwtClaims(successor.access_token).sid)
+      expect((await agentMe(short.url, repeat.access_token)).status).toBe(200)
+      expect((await refreshGrant(short.url, login.refresh_token)).body.access_token).toBe(repeat.access_token)
+    } finally {
+      await short.dispose()
+    }
+  })
+
   it('treats a rotated token presented after the redelivery window as reuse even though its successor was never used', async () => {
     const login = await approvedLogin(server)
     const successor = (await refreshGrant(url, login.refresh_token)).body
