@@ -31,7 +31,7 @@ import { holdsNewerTokens, sharedRefresh, tokensOfRecord } from './shared-refres
 import { isIdle, isStaleOver, recordOf, sameTokens, sessionOfSnapshot, stateOf, type AuthActor, type AuthSnapshot } from './snapshot.js'
 import type { AuthLifecycleEvent, RuntimeStreams } from './streams.js'
 import { accessTokenOf, tokenSetOfRecord } from './tokens.js'
-import type { HotToken } from './token-provider.js'
+import { hotOf, type HotToken } from './hot-token.js'
 import { Waiters } from './waiters.js'
 
 export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
@@ -386,6 +386,10 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   }
 
   /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
+  warm(tokens: TokenSet): void {
+    if (this.hot === null) this.hot = hotOf(tokens, this.skewMs)
+  }
+
   waitFor(check: () => boolean): Promise<void> {
     if (this.state === 'disposed') return Promise.reject(disposedError())
     return this.#waiters.wait(check)

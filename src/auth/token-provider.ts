@@ -12,26 +12,19 @@
  * With a custom clock (a simulated one in tests) every call reads that clock:
  * what a test sets is exactly what the provider sees.
  */
-import { isExpiring, refreshAtOf, type TokenSet } from '../../machines/auth.js'
+import { isExpiring } from '../../machines/auth.js'
 import { systemClock } from '../clock.js'
 import { ErrorCodes, TokenRefreshError } from '../errors.js'
 import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
 import { RecentTime } from './recent-time.js'
-import type { AuthRuntime } from './runtime.js'
+import { TRUST_MS } from './hot-token.js'
+import type { TokenHost } from './token-host.js'
 
-/** A token that callers may take without a look at the session while the clock reads less than `until`. */
-export interface HotToken {
-  readonly promise: Promise<string>
-  readonly until: number
-}
-
-/** How long a clock reading serves the hot path: far below any refresh margin, long enough to spare the clock. */
-const TRUST_MS = 250
 
 /** One reading for every manager of the process on the system clock. */
 const systemRecentTime = new RecentTime(systemClock, TRUST_MS)
 
-export function tokenProviderOf(runtime: AuthRuntime): () => Promise<string> {
+export function tokenProviderOf(runtime: TokenHost): () => Promise<string> {
   if (runtime.config.clock !== systemClock) {
     const clock = runtime.config.clock
     return () => {
@@ -48,21 +41,14 @@ export function tokenProviderOf(runtime: AuthRuntime): () => Promise<string> {
   }
 }
 
-/** Fresh until its refresh time, and never closer to its expiry than a clock reading may be old. */
-export function hotOf(tokens: TokenSet, skewMs: number): HotToken {
-  const refreshAt = refreshAtOf(tokens, skewMs) ?? Number.POSITIVE_INFINITY
-  const expiresAt = tokens.accessExpiresAt ?? Number.POSITIVE_INFINITY
-  return { promise: Promise.resolve(tokens.accessToken), until: Math.min(refreshAt, expiresAt - TRUST_MS) }
-}
-
-async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promise<string> {
+async function slowToken(runtime: TokenHost, recent: RecentTime | null): Promise<string> {
   if (runtime.settling) await runtime.ready()
   let asked = false
   for (;;) {
     const tokens = runtime.tokens
     const now = recent === null ? runtime.config.clock.now() : recent.read()
     if (tokens !== null && !isExpiring(tokens, runtime.skewMs, now)) {
-      if (recent !== null && runtime.hot === null) runtime.hot = hotOf(tokens, runtime.skewMs)
+      if (recent !== null) runtime.warm(tokens)
       return tokens.accessToken
     }
     if (runtime.state === 'disposed') throw disposedError()
@@ -96,7 +82,7 @@ async function slowToken(runtime: AuthRuntime, recent: RecentTime | null): Promi
 }
 
 /** Settles with `work`, or resolves once `ms` have passed on the runtime's clock, whichever comes first. */
-function withinMs(runtime: AuthRuntime, work: Promise<void>, ms: number): Promise<void> {
+function withinMs(runtime: TokenHost, work: Promise<void>, ms: number): Promise<void> {
   if (ms <= 0) {
     work.catch(() => {})
     return Promise.resolve()
@@ -110,7 +96,7 @@ function withinMs(runtime: AuthRuntime, work: Promise<void>, ms: number): Promis
 }
 
 /** Why there is no token: the session's failure when it ended on one, else what state it is in. */
-export function notAuthenticatedError(runtime: AuthRuntime): TokenRefreshError {
+export function notAuthenticatedError(runtime: TokenHost): TokenRefreshError {
   const failure = runtime.failure
   if (failure !== null && failure.code === ErrorCodes.TOKEN_REFRESH_FAILED) return errorOfFailure(failure) as TokenRefreshError
   if (runtime.state === 'disposed') return new TokenRefreshError('the AuthManager was disposed', { code: ErrorCodes.DISPOSED })

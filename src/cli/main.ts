@@ -15,10 +15,9 @@ import { statusCommand } from './status.js'
 import { tokenCommand } from './token.js'
 import { watchCommand } from './watch.js'
 
-export interface GlobalOptions {
-  json?: boolean
-  verbose?: boolean
-}
+import type { GlobalOptions } from './global-options.js'
+
+export type { GlobalOptions }
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command()

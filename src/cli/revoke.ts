@@ -7,7 +7,7 @@
 import type { Command } from 'commander'
 import { NetworkError } from '../errors.js'
 import { ExitCode } from './exit-codes.js'
-import type { GlobalOptions } from './main.js'
+import type { GlobalOptions } from './global-options.js'
 import { createOutput } from './output.js'
 import { issuerOf, noSessionOf, openSession, peekSession, storePathOf, withStoreOption, type AgentSession, type StoreOptions } from './session.js'
 

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
-import type { GlobalOptions } from './main.js'
+import type { GlobalOptions } from './global-options.js'
 import { createOutput } from './output.js'
 import { nonEmpty, OWNER_USAGE, ownerCredentials, port, positiveInteger, proxyList, seconds, url } from './parse.js'
 import { watchSignals } from './signals.js'

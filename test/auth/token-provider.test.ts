@@ -5,7 +5,7 @@
  * wall clock jumps while timers, which run on the monotonic clock, do not.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { hotOf } from '../../src/auth/token-provider.js'
+import { hotOf } from '../../src/auth/hot-token.js'
 import { AuthManager } from '../../src/index.js'
 import { flushJobs } from '../support/simulated-clock.js'
 import { fakeServer, type FakeServer } from './support/fake-server.js'
