@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Observable } from 'rxjs'
 import type { AuthEvent } from '../../machines/auth.js'
-import { assertArgument, ErrorCodes, TokenRefreshError } from '../errors.js'
+import { assertArgument, CountersignError, ErrorCodes, TokenRefreshError } from '../errors.js'
 import type { SessionStore } from '../../stores/contract.js'
 import type { TokenStore } from '../../stores/token-store.js'
 import { getAuthHeaderOf, getAuthTokenOf, type AuthToken } from '../token-source.js'
@@ -178,8 +178,13 @@ export class AuthManager {
     }
   }
 
-  /** Uses tokens saved elsewhere (no approval). The access token's `exp` tells when to refresh. */
-  setTokens(accessToken: string, refreshToken?: string | null): void {
+  /**
+   * Uses tokens saved elsewhere (no approval). The access token's `exp` tells when to refresh. Every call made
+   * after this one sees these tokens. The promise resolves once they are saved in the store, and rejects if they
+   * could not be (the store could not be read, or the session ended or took other tokens first); it is fine to
+   * ignore it, as the seed does: a rejection nobody awaits is not reported as unhandled.
+   */
+  setTokens(accessToken: string, refreshToken?: string | null): Promise<void> {
     this.#assertWriter('setTokens()')
     assertArgument(typeof accessToken === 'string' && accessToken.length > 0, 'accessToken', 'a non-empty string')
     assertArgument(refreshToken === undefined || refreshToken === null || typeof refreshToken === 'string', 'refreshToken', 'a string, null or undefined')
@@ -188,12 +193,28 @@ export class AuthManager {
     const tokens = tokenSetOfStrings(accessToken, refreshToken ? refreshToken : null, runtime.config.clock.now())
     runtime.endFlow('the approval request was replaced by setTokens()')
     const send = () => runtime.send({ type: 'SET_TOKENS', tokens })
-    // In order: a call made while an earlier one still waits for the load goes after it.
-    if (!runtime.settling) return send()
-    // Every later call waits for this (ready() includes it), so each sees the tokens; a dispose meanwhile skips it.
-    runtime.afterLoad(send).catch((error: unknown) => {
-      log(runtime.config.logger, 'error', `countersign: setTokens() could not read the session store: ${error instanceof Error ? error.message : String(error)}`)
-    })
+    // In order: a call made while an earlier one still waits for the load goes after it; every later call waits
+    // for this (ready() includes it), so each sees the tokens; a dispose meanwhile skips it.
+    let sent: Promise<void>
+    if (runtime.settling) {
+      sent = runtime.afterLoad(send)
+      sent.catch((error: unknown) => {
+        if (runtime.state === 'disposed') return
+        log(runtime.config.logger, 'error', `countersign: setTokens() could not read the session store: ${error instanceof Error ? error.message : String(error)}`)
+      })
+    } else {
+      send()
+      sent = Promise.resolve()
+    }
+    const saved = sent
+      .then(() => runtime.waitFor(() => runtime.state !== 'authenticating'))
+      .then(() => {
+        if (runtime.tokens?.accessToken === accessToken) return
+        if (runtime.failure !== null) throw errorOfFailure(runtime.failure)
+        throw new CountersignError(ErrorCodes.NOT_AUTHENTICATED, 'the tokens given to setTokens() were replaced or ended before they were saved')
+      })
+    saved.catch(() => {})
+    return saved
   }
 
   /** `{ token, expiresIn }` (seconds left) of the current access token: the authenticator shape a backend hands its front end. */

@@ -66,6 +66,28 @@ describe('setTokens()', () => {
     }
   }
 
+  for (const [name, make] of Object.entries(stores)) {
+    it(`resolves once the tokens are saved, with ${name}`, async () => {
+      const store = make()
+      const auth = new AuthManager(URL_, store as never)
+      managers.push(auth)
+      await auth.setTokens('access-one', 'refresh-one')
+      if (store === undefined) return expect(auth.state).toBe('authenticated')
+      const saved = 'load' in store ? (await store.load())?.accessToken : await store.getAccessToken()
+      expect(saved).toBe('access-one')
+    })
+  }
+
+  it('rejects the promise of a call whose tokens were replaced before they were saved, and resolves the later one', async () => {
+    const auth = new AuthManager(URL_, new MemoryStore())
+    managers.push(auth)
+    const first = auth.setTokens('access-one', 'refresh-one')
+    const second = auth.setTokens('access-two', 'refresh-two')
+    await expect(first).rejects.toThrow('the tokens given to setTokens() were replaced or ended before they were saved')
+    await expect(second).resolves.toBeUndefined()
+    await expect(auth.tokenProvider()).resolves.toBe('access-two')
+  })
+
   it.each([0, 1, 2, 3])('keeps the order of two calls %i microtasks apart on a fresh manager: the later tokens win', async (ticks) => {
     const auth = new AuthManager(URL_, new MemoryStore())
     managers.push(auth)

@@ -114,3 +114,20 @@ export function jwtClaims(token: string): Record<string, any> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/** A repeat answered with the kept pair itself: the same access and refresh token. */
+export function expectSamePair(repeat: Answer, kept: { access_token: string; refresh_token: string }): void {
+  expect(repeat.status).toBe(200)
+  expect(repeat.body.refresh_token).toBe(kept.refresh_token)
+  expect(repeat.body.access_token).toBe(kept.access_token)
+}
+
+/** A repeat answered with the kept refresh token and a fresh access token of the same login, which the resource server takes. */
+export async function expectFreshAccess(url: string, repeat: Answer, kept: { access_token: string; refresh_token: string }, accessTtl: number): Promise<void> {
+  expect(repeat.status).toBe(200)
+  expect(repeat.body.refresh_token).toBe(kept.refresh_token)
+  expect(repeat.body.access_token).not.toBe(kept.access_token)
+  expect(repeat.body.expires_in).toBe(accessTtl)
+  expect(jwtClaims(repeat.body.access_token).sid).toBe(jwtClaims(kept.access_token).sid)
+  expect((await agentMe(url, repeat.body.access_token)).status).toBe(200)
+}
