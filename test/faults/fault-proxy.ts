@@ -17,6 +17,13 @@ export interface FaultRequest {
   method: string
   path: string
   form: URLSearchParams
+  headers: IncomingMessage['headers']
+}
+
+/** The server's answer to a request, as the proxy received it. */
+export interface FaultAnswer {
+  status: number
+  body: string
 }
 
 export interface FaultProxy {
@@ -26,7 +33,12 @@ export interface FaultProxy {
   /** Picks the fault of each request, or null to pass it through untouched. */
   decide: (request: FaultRequest) => Fault | null
   /** What happened to each request, in order. */
-  readonly log: Array<{ request: FaultRequest; fault: Fault | null }>
+  readonly log: Array<{ request: FaultRequest; fault: Fault | null; at: number }>
+  /**
+   * Called once the server has answered (and acted), before the answer goes on; the answer waits for the
+   * promise it returns. A test holds an answer here to kill the client at exactly that moment.
+   */
+  hold: ((request: FaultRequest, answer: FaultAnswer) => Promise<void> | void) | null
   close(): Promise<void>
 }
 
@@ -48,6 +60,7 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     target: '',
     decide: () => null,
     log: [],
+    hold: null,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -62,9 +75,10 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       method: incoming.method ?? 'GET',
       path: url.pathname,
       form: type.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : new URLSearchParams(),
+      headers: incoming.headers,
     }
     const fault = proxy.decide(seen)
-    proxy.log.push({ request: seen, fault })
+    proxy.log.push({ request: seen, fault, at: Date.now() })
     if (fault === 'reset-before') return void reset(outgoing)
     if (fault === 502 || fault === 503) {
       outgoing.writeHead(fault, { 'content-type': 'text/html' })
@@ -83,6 +97,7 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     upstream.end(body)
     const answer = await new Promise<IncomingMessage>((resolve) => upstream.on('response', resolve))
     const answerBody = await readBody(answer)
+    if (proxy.hold !== null) await proxy.hold(seen, { status: answer.statusCode ?? 502, body: answerBody.toString('utf8') })
     if (fault === 'blackhole') return // the server acted; nothing comes back until the client gives up
     if (fault === 'reset-after') return void reset(outgoing)
     if (fault !== null && typeof fault === 'object') await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
