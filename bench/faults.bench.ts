@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readSessionFile, startFaultAgent, type AgentLine, type FaultAgent } from '../test/faults/agent-harness.js'
 import { seeded, startFaultProxy, type Fault } from '../test/faults/fault-proxy.js'
-import { avoidableFailures } from '../test/faults/outages.js'
+import { avoidableFailures, refreshRequests } from '../test/faults/outages.js'
 import { killAtRandom, startServerProcess } from '../test/faults/server-harness.js'
 import { TestOwner } from '../test/support/server.js'
 import { machine, sleep, summarize } from './server-support.js'
@@ -212,11 +212,12 @@ const avoidable = allLines.flatMap(({ slot, lines }) => avoidableFailures(lines.
 // Why each avoidable failure happened, from the proxy's log of the agent's token requests in its wait:
 // - 'expired redelivery': a request passed and the server answered 200, and the call failed anyway (a
 //   redelivered pair whose access token had already expired: expires_in 0);
-// - 'no attempt': the agent sent no token request while it waited (the refresh backed off past the wait).
+// - 'no attempt': the agent sent no discovery or token request while it waited (the refresh backed off past the wait).
 const causes = new Map<string, number>()
 for (const { slot, line } of avoidable) {
-  const sent = proxy.log.filter((entry) => entry.request.headers['x-fault-agent'] === slot.name && entry.request.path === '/oauth/token' && entry.at >= (line.start as number) - TIMEOUT_MS && entry.at <= (line.end as number))
-  const cause = sent.length === 0 ? 'no attempt' : sent.some((entry) => (entry.fault === null || typeof entry.fault === 'object') && answered.get(entry.request) === 200) ? 'expired redelivery' : 'other'
+  const sent = refreshRequests(proxy.log, slot.name, (line.start as number) - TIMEOUT_MS, line.end as number)
+  const passed200 = sent.some((entry) => entry.request.path === '/oauth/token' && (entry.fault === null || typeof entry.fault === 'object') && answered.get(entry.request) === 200)
+  const cause = sent.length === 0 ? 'no attempt' : passed200 ? 'expired redelivery' : 'other'
   causes.set(cause, (causes.get(cause) ?? 0) + 1)
 }
 const recoveries: number[] = []
