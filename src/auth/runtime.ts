@@ -13,6 +13,7 @@
 import { randomInt } from 'node:crypto'
 import { createActor } from 'xstate'
 import type { AuthEmitted, AuthEvent, AuthFailure, TokenSet } from '../../machines/auth.js'
+import { PROMPT_RETRY_AFTER_MS } from '../../machines/auth.policy.js'
 import { ErrorCodes } from '../errors.js'
 import type { ServerMetadata } from '../protocol/index.js'
 import type { Lease, SessionChange, SessionRecord, SessionStore } from '../../stores/contract.js'
@@ -423,6 +424,14 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
   async #refreshNow(): Promise<void> {
     const before = this.tokens
     if (this.follower) return this.#nextFollowed(before)
+    // A fault too fresh to cut the backoff short: wait until it may be (at most PROMPT_RETRY_AFTER_MS), so the
+    // caller's wait holds one attempt instead of running out at the end of a long backoff.
+    const fault = this.faultsSinceTokens > 0 ? this.lastRefreshFault : null
+    const untilOld = fault?.at == null ? 0 : fault.at + PROMPT_RETRY_AFTER_MS - this.config.clock.now()
+    if (untilOld > 0) {
+      await new Promise<void>((resolve) => this.config.clock.setTimeout(() => resolve(), untilOld))
+      if (this.tokens !== before || this.state === 'disposed') return
+    }
     const faults = this.refreshFaults
     // While a refresh backs off after a fault, the machine may try it again at once for this caller.
     if (this.state === 'authenticated' || this.state === 'refreshing') this.send({ type: 'REFRESH', at: this.config.clock.now() })

@@ -122,6 +122,31 @@ describe('tokenProvider() on the system clock', () => {
     expect(refreshes()).toBe(failedAttempts + 1)
   })
 
+  it('asks a call that comes right after a fault, with the server back, for one attempt once that fault is 1 s old, not at the end of the backoff', async () => {
+    const token = server.jwt(1)
+    server.refreshFaults = 1_000
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+    await vi.advanceTimersByTimeAsync(120_000)
+    // Just after an attempt failed, the backoff before the next is up to 30 s: far more than tokenWaitMs (5 s).
+    const before = refreshes()
+    while (refreshes() === before) await vi.advanceTimersByTimeAsync(10)
+    const faultAt = Date.now()
+    server.refreshFaults = 0
+    await vi.advanceTimersByTimeAsync(200)
+    let settled: unknown
+    const waiting = auth.tokenProvider().then((value) => (settled = value), (error: unknown) => (settled = error))
+    // faultAt is up to 10 ms after the fault (the steps above): nothing before 990 ms after it, the answer by 1 s.
+    await vi.advanceTimersByTimeAsync(faultAt + 980 - Date.now())
+    expect(settled).toBeUndefined()
+    expect(refreshes()).toBe(before + 1)
+    await vi.advanceTimersByTimeAsync(20)
+    await waiting
+    expect(typeof settled).toBe('string')
+    expect(settled).not.toBe(token)
+    expect(refreshes()).toBe(before + 2)
+  })
+
   it('waits for the attempt already due rather than cutting a fresh backoff short', async () => {
     const token = server.jwt(1)
     server.refreshFaults = 1_000
