@@ -31,6 +31,16 @@ describe('tokenProvider() on the system clock', () => {
 
   const refreshes = () => server.requests.filter((r) => r.what === 'refresh_token').length
 
+  /** A session whose 1 s token expired two minutes into an outage: the backoff between attempts is at its cap. */
+  async function inLongOutage(): Promise<string> {
+    const token = server.jwt(1)
+    server.refreshFaults = 1_000
+    auth.setTokens(token, 'rt-0')
+    expect(await auth.tokenProvider()).toBe(token)
+    await vi.advanceTimersByTimeAsync(120_000)
+    return token
+  }
+
   it('hands out the token without reading the clock while a reading less than 250 ms old serves', async () => {
     const token = server.jwt(3600)
     auth.setTokens(token, 'rt-0')
@@ -102,12 +112,7 @@ describe('tokenProvider() on the system clock', () => {
   })
 
   it('with the token expired in an outage, a caller gets a new token as soon as the server is back, not after the backoff', async () => {
-    const token = server.jwt(1)
-    server.refreshFaults = 1_000
-    auth.setTokens(token, 'rt-0')
-    expect(await auth.tokenProvider()).toBe(token)
-    // A long outage: the backoff between attempts has grown to its cap (30 s).
-    await vi.advanceTimersByTimeAsync(120_000)
+    const token = await inLongOutage()
     const failedAttempts = refreshes()
     expect(failedAttempts).toBeGreaterThan(3)
 
@@ -123,11 +128,7 @@ describe('tokenProvider() on the system clock', () => {
   })
 
   it('asks a call that comes right after a fault, with the server back, for one attempt once that fault is 1 s old, not at the end of the backoff', async () => {
-    const token = server.jwt(1)
-    server.refreshFaults = 1_000
-    auth.setTokens(token, 'rt-0')
-    expect(await auth.tokenProvider()).toBe(token)
-    await vi.advanceTimersByTimeAsync(120_000)
+    const token = await inLongOutage()
     // Just after an attempt failed, the backoff before the next is up to 30 s: far more than tokenWaitMs (5 s).
     const before = refreshes()
     while (refreshes() === before) await vi.advanceTimersByTimeAsync(10)
@@ -148,11 +149,7 @@ describe('tokenProvider() on the system clock', () => {
   })
 
   it('waits for the attempt already due rather than cutting a fresh backoff short', async () => {
-    const token = server.jwt(1)
-    server.refreshFaults = 1_000
-    auth.setTokens(token, 'rt-0')
-    expect(await auth.tokenProvider()).toBe(token)
-    await vi.advanceTimersByTimeAsync(120_000)
+    const token = await inLongOutage()
     const failedAttempts = refreshes()
     // Callers in a tight loop right after a fault add no attempts of their own.
     const calls = Array.from({ length: 20 }, () => auth.tokenProvider().catch((error: unknown) => error))

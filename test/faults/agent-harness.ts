@@ -3,7 +3,7 @@
  * on a session file, their JSON lines parsed as they come, killed with
  * SIGKILL, and the session file checked after each kill.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startChild, type Child } from '../support/process.js'
@@ -114,4 +114,12 @@ export async function readSessionFile(path: string): Promise<SessionFileState> {
   } catch (error) {
     return { kind: 'corrupt', reason: `does not parse: ${(error as Error).message}` }
   }
+}
+
+/** Ends a fault test: its agents killed, then its server and proxy closed and its folder removed. */
+export async function tearDown(parts: { agents: FaultAgent[]; server: { dispose(): Promise<void> }; proxy: { close(): Promise<void> }; dir: string }): Promise<void> {
+  for (const agent of parts.agents) await agent.kill()
+  await parts.server.dispose()
+  await parts.proxy.close()
+  await rm(parts.dir, { recursive: true, force: true })
 }

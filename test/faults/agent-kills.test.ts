@@ -8,13 +8,13 @@
  * corrupt, and afterwards the server accepts the agent's token. The server's
  * grace is 0.2 s, so a repeat after a restart is covered only by redelivery.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestServer, TestOwner, type TestServer } from '../support/server.js'
-import { readSessionFile, startFaultAgent, type FaultAgent } from './agent-harness.js'
+import { readSessionFile, startFaultAgent, tearDown, type FaultAgent } from './agent-harness.js'
 import { seeded, startFaultProxy, type Fault, type FaultProxy, type FaultRequest } from './fault-proxy.js'
 
 const SEED = Number(process.env.COUNTERSIGN_FAULT_SEED ?? 20261203)
@@ -43,12 +43,7 @@ describe('agents killed with SIGKILL and started again on the same session file'
     agents = []
   })
 
-  afterEach(async () => {
-    for (const agent of agents) await agent.kill()
-    await server.dispose()
-    await proxy.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterEach(() => tearDown({ agents, server, proxy, dir }))
 
   const start = (name: string, env: Record<string, string> = {}) => {
     const agent = startFaultAgent({ url: proxy.url, store: join(dir, `${name}.json`), name, env })

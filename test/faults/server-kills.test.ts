@@ -6,12 +6,12 @@
  * the server is back after an outage longer than a token lives,
  * tokenProvider() has a token again within its wait.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestOwner } from '../support/server.js'
-import { startFaultAgent, type FaultAgent } from './agent-harness.js'
+import { startFaultAgent, tearDown, type FaultAgent } from './agent-harness.js'
 import { seeded, startFaultProxy, type FaultProxy } from './fault-proxy.js'
 import { failuresWhileUp } from './outages.js'
 import { killAtRandom, startServerProcess, type ServerProcess } from './server-harness.js'
@@ -37,12 +37,7 @@ describe('agents across server kills (countersign serve, SIGKILL, same port and 
     agents = []
   })
 
-  afterEach(async () => {
-    for (const agent of agents) await agent.kill()
-    await server.dispose()
-    await proxy.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterEach(() => tearDown({ agents, server, proxy, dir }))
 
   it(`keeps every session through random server kills, and tokenProvider() recovers once the server is back (seed ${SEED})`, async () => {
     const owner = await TestOwner.create(proxy.url, OWNER.email, OWNER.password)
