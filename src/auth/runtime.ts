@@ -386,11 +386,12 @@ export class AuthRuntime implements EffectHost, SaveSource, EmittedHost {
     return this.#afterSave.whenDrained()
   }
 
-  /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
+  /** Puts `tokens` on the token provider's fast path, unless a token is there already. */
   warm(tokens: TokenSet): void {
     if (this.hot === null) this.hot = hotOf(tokens, this.skewMs)
   }
 
+  /** Resolves when `check()` holds (checked after every change); rejects when it throws or the manager is disposed. */
   waitFor(check: () => boolean): Promise<void> {
     if (this.state === 'disposed') return Promise.reject(disposedError())
     return this.#waiters.wait(check)

@@ -16,10 +16,9 @@ import { isExpiring } from '../../machines/auth.js'
 import { systemClock } from '../clock.js'
 import { ErrorCodes, TokenRefreshError } from '../errors.js'
 import { disposedError, errorOfFailure, notAuthenticated } from './failures.js'
-import { RecentTime } from './recent-time.js'
 import { TRUST_MS } from './hot-token.js'
+import { RecentTime } from './recent-time.js'
 import type { TokenHost } from './token-host.js'
-
 
 /** One reading for every manager of the process on the system clock. */
 const systemRecentTime = new RecentTime(systemClock, TRUST_MS)

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander'
 import { stopOnClosedPipe } from './closed-pipe.js'
 import { ExitCode } from './exit-codes.js'
+import type { GlobalOptions } from './global-options.js'
 import { createOutput } from './output.js'
 import { usageErrorOf, wantsJson } from './usage.js'
 import { loginCommand, registerCommand } from './approval-commands.js'
@@ -14,10 +15,6 @@ import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { tokenCommand } from './token.js'
 import { watchCommand } from './watch.js'
-
-import type { GlobalOptions } from './global-options.js'
-
-export type { GlobalOptions }
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command()
